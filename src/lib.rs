@@ -1,0 +1,4 @@
+//! GStreamer plugin `scrfd`: face detection with SCRFD running on ncnn.
+#![deny(unsafe_code)]
+
+pub mod ncnn;
