@@ -1,0 +1,35 @@
+//! The `scrfddetect` element.
+//!
+//! Finds faces with SCRFD on ncnn in every frame and attaches each one to
+//! the buffer as a `GstVideoRegionOfInterestMeta` of type `"face"`.
+//!
+//! ```text
+//! gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! \
+//!     scrfddetect draw=true ! videoconvert ! autovideosink
+//! ```
+
+use gst::glib;
+use gst::prelude::*;
+
+mod draw;
+mod imp;
+mod message;
+mod models;
+
+pub use models::{ModelVariant, Updates};
+
+glib::wrapper! {
+    pub struct ScrfdDetect(ObjectSubclass<imp::ScrfdDetect>)
+        @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    ModelVariant::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    Updates::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    gst::Element::register(
+        Some(plugin),
+        "scrfddetect",
+        gst::Rank::NONE,
+        ScrfdDetect::static_type(),
+    )
+}
