@@ -26,6 +26,7 @@ gst::plugin_define!(
     "MPL",
     env!("CARGO_PKG_NAME"),
     env!("CARGO_PKG_NAME"),
-    "https://github.com/gst-plugin-scrfd/gst-plugin-scrfd",
+    // GStreamer's own placeholder while the project has no public home.
+    "Unknown package origin",
     env!("BUILD_REL_DATE")
 );

@@ -307,7 +307,7 @@ impl ObjectImpl for ScrfdDetect {
                 glib::ParamSpecString::builder("model-dir")
                     .nick("Model folder")
                     .blurb(
-                        "Folder that holds the model files; when unset, the folders in the \
+                        "Folder that contains the model files; when unset, the folders in the \
                          SCRFD_MODEL_PATH environment variable, then the installed data folder \
                          (gst-plugin-scrfd/models under the prefix and the XDG data folders)",
                     )

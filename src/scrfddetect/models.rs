@@ -179,7 +179,7 @@ pub fn resolve(choice: &ModelChoice) -> Result<ModelFiles, String> {
         "put the model files there or change model-dir"
     } else {
         "put the model files into one of these folders, or set the model-dir property or the \
-         SCRFD_MODEL_PATH environment variable to the folder that holds them"
+         SCRFD_MODEL_PATH environment variable to the folder that contains them"
     };
     Err(format!(
         "model {stem}.param was not found in {}; {how} (models/README.md in the plugin's \
