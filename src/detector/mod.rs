@@ -35,10 +35,10 @@ mod preprocess;
 use std::path::{Path, PathBuf};
 
 pub use decode::{FeatureMap, HeadMaps, ShapeError, generate_candidates, non_max_suppression};
-pub use image::{Image, ImageError, PixelLayout, Plane};
+pub use image::{ColourModel, Component, Image, ImageError, PixelLayout, Plane, YuvMatrix};
 pub use letterbox::Letterbox;
 pub use model::{HeadOutputs, LANDMARKS, ModelInfo, STRIDES};
-pub use preprocess::{MEAN, NORM, PAD_VALUE, Scratch};
+pub use preprocess::{MEAN, NORM, PAD_VALUE, Scratch, new_input, resize_normalize};
 
 use crate::ncnn::{self, Mat, Net, PixelOrder};
 

@@ -9,7 +9,7 @@
 //! reads only the source pixels the resize samples and writes each net
 //! input value once.
 
-use super::image::{Image, PackedSource, PixelLayout, PixelSource, RowPixels};
+use super::image::{ColourModel, Image, PixelLayout, YuvMatrix};
 use super::letterbox::Letterbox;
 use crate::ncnn::Mat;
 
@@ -34,15 +34,21 @@ struct Tap {
 }
 
 /// Tables and row buffers reused from frame to frame; they are rebuilt only
-/// when the source or target size changes.
+/// when the layout, the source size or the target size changes.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    key: (usize, usize, usize, usize),
-    columns: Vec<Tap>,
+    key: Option<(PixelLayout, usize, usize, usize, usize)>,
     rows: Vec<Tap>,
+    /// Horizontal weights, one pair per output column.
+    column_weights: Vec<[i32; 2]>,
+    /// Byte offsets of the two horizontal taps of each output column
+    /// inside a row of each component.
+    column_offsets: [Vec<[u32; 2]>; 3],
     /// Horizontally resized source rows, one plane per colour channel.
     upper: [Vec<i16>; 3],
     lower: [Vec<i16>; 3],
+    /// Vertically blended YUV values of one output row.
+    blended: [Vec<i16>; 3],
 }
 
 /// Computes the taps of one axis as ncnn's resize does, in the same mix of
@@ -86,66 +92,288 @@ fn saturate_to_i16(x: f32) -> i16 {
 }
 
 impl Scratch {
-    fn prepare(&mut self, source_width: usize, source_height: usize, width: usize, height: usize) {
-        let key = (source_width, source_height, width, height);
-        if self.key == key && !self.columns.is_empty() {
+    fn prepare(&mut self, layout: &PixelLayout, letterbox: &Letterbox) {
+        let (source_width, source_height) = (letterbox.image_width, letterbox.image_height);
+        let (width, height) = (letterbox.width, letterbox.height);
+        let key = Some((*layout, source_width, source_height, width, height));
+        if self.key == key {
             return;
         }
         self.key = key;
-        self.columns = compute_taps(source_width, width);
+
+        let columns = compute_taps(source_width, width);
         self.rows = compute_taps(source_height, height);
-        for row in self.upper.iter_mut().chain(self.lower.iter_mut()) {
+        self.column_weights = columns
+            .iter()
+            .map(|tap| [tap.weight_first as i32, tap.weight_second as i32])
+            .collect();
+        for (offsets, component) in self.column_offsets.iter_mut().zip(&layout.components) {
+            let offset = |x: usize| ((x >> component.x_shift) * component.step) as u32;
+            *offsets = columns
+                .iter()
+                .map(|tap| [offset(tap.first), offset(tap.second)])
+                .collect();
+        }
+        for row in self
+            .upper
+            .iter_mut()
+            .chain(&mut self.lower)
+            .chain(&mut self.blended)
+        {
             row.clear();
             row.resize(width, 0);
         }
     }
 }
 
-/// Resizes one source row horizontally into three channel planes, keeping
-/// ncnn's 4 extra fractional bits.
-fn resize_row<R: RowPixels>(row: &R, columns: &[Tap], out: &mut [Vec<i16>; 3]) {
-    let [red, green, blue] = out;
-    for (dx, tap) in columns.iter().enumerate() {
-        let first = row.rgb(tap.first);
-        let second = row.rgb(tap.second);
-        let (a0, a1) = (tap.weight_first as i32, tap.weight_second as i32);
-        red[dx] = ((first[0] as i32 * a0 + second[0] as i32 * a1) >> 4) as i16;
-        green[dx] = ((first[1] as i32 * a0 + second[1] as i32 * a1) >> 4) as i16;
-        blue[dx] = ((first[2] as i32 * a0 + second[2] as i32 * a1) >> 4) as i16;
+/// Fractional bits of the vertically blended YUV samples that the
+/// conversion reads: keeping 2 bits of the blend instead of rounding to
+/// 8 bits first means only the final RGB value is rounded.
+const BLEND_FRACTION_BITS: u32 = 2;
+
+/// Entries per table: every 8-bit sample value with its fractional bits.
+const TABLE_SIZE: usize = 256 << BLEND_FRACTION_BITS;
+
+/// Fixed-point YUV to RGB tables for one matrix, indexed by samples with
+/// `BLEND_FRACTION_BITS` fractional bits, holding values with 16
+/// fractional bits: R = Y + V term, G = Y + U term + V term, B = Y + U term.
+struct YuvTables {
+    luma: Box<[i32; TABLE_SIZE]>,
+    red_v: Box<[i32; TABLE_SIZE]>,
+    green_u: Box<[i32; TABLE_SIZE]>,
+    green_v: Box<[i32; TABLE_SIZE]>,
+    blue_u: Box<[i32; TABLE_SIZE]>,
+}
+
+impl YuvTables {
+    fn new(matrix: &YuvMatrix) -> YuvTables {
+        const ONE: f64 = 65536.0;
+        let table = || Box::new([0; TABLE_SIZE]);
+        let mut tables = YuvTables {
+            luma: table(),
+            red_v: table(),
+            green_u: table(),
+            green_v: table(),
+            blue_u: table(),
+        };
+        // to_rgb is linear in each sample, so each table holds the change
+        // one sample makes relative to neutral chroma (128) or zero luma.
+        let zero = matrix.to_rgb(0.0, 128.0, 128.0)[0];
+        for i in 0..TABLE_SIZE {
+            let v = i as f64 / (1 << BLEND_FRACTION_BITS) as f64;
+            let luma = matrix.to_rgb(v, 128.0, 128.0)[0];
+            let from_u = matrix.to_rgb(0.0, v, 128.0);
+            let from_v = matrix.to_rgb(0.0, 128.0, v);
+            // Half a step of rounding goes into the luma table.
+            tables.luma[i] = (luma * ONE).round() as i32 + (1 << 15);
+            tables.red_v[i] = ((from_v[0] - zero) * ONE).round() as i32;
+            tables.green_u[i] = ((from_u[1] - zero) * ONE).round() as i32;
+            tables.green_v[i] = ((from_v[1] - zero) * ONE).round() as i32;
+            tables.blue_u[i] = ((from_u[2] - zero) * ONE).round() as i32;
+        }
+        tables
+    }
+
+    /// Converts Y, U, V with `BLEND_FRACTION_BITS` fractional bits to
+    /// rounded 8-bit RGB.
+    #[inline(always)]
+    fn rgb(&self, y: usize, u: usize, v: usize) -> [i32; 3] {
+        let (y, u, v) = (y % TABLE_SIZE, u % TABLE_SIZE, v % TABLE_SIZE);
+        let luma = self.luma[y];
+        [
+            ((luma + self.red_v[v]) >> 16).clamp(0, 255),
+            ((luma + self.green_u[u] + self.green_v[v]) >> 16).clamp(0, 255),
+            ((luma + self.blue_u[u]) >> 16).clamp(0, 255),
+        ]
     }
 }
 
-/// Blends two resized rows vertically (ncnn's `vresize_one`) and writes the
-/// normalised result into one row of the net input.
-fn blend_rows(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [f32]) {
+/// A horizontal pass over one packed row: source row, column weights,
+/// column tap offsets, three output channel rows.
+type PackedRowResize = fn(&[u8], &[[i32; 2]], &[[u32; 2]], &mut [Vec<i16>; 3]);
+
+/// Horizontal pass over one source row: writes three channel planes of
+/// resized values with ncnn's 4 extra fractional bits.
+#[derive(Clone, Copy)]
+enum Horizontal {
+    /// Packed RGB with a known byte order: all channels from one pass over
+    /// whole pixels.
+    Packed(PackedRowResize),
+    /// Each of the first `count` components on its own.
+    Components { count: usize },
+}
+
+/// Resizes one row of packed `BYTES`-byte pixels with red, green and blue
+/// at byte `R`, `G` and `B`.
+///
+/// The two taps of a column are neighbouring pixels whenever the source is
+/// at least 2 pixels wide (ncnn clamps the edge taps to pixels 0 and 1 or
+/// to the last two), so one read covers both.
+fn resize_packed<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
+    row: &[u8],
+    weights: &[[i32; 2]],
+    offsets: &[[u32; 2]],
+    out: &mut [Vec<i16>; 3],
+) {
+    let [red, green, blue] = out;
+    let outputs = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
+    for ((weight, offset), ((red, green), blue)) in weights.iter().zip(offsets).zip(outputs) {
+        debug_assert_eq!(offset[1], offset[0] + BYTES as u32);
+        let start = offset[0] as usize;
+        let pair = &row[start..start + 2 * BYTES];
+        let blend = |c: usize| {
+            ((pair[c] as i32 * weight[0] + pair[BYTES + c] as i32 * weight[1]) >> 4) as i16
+        };
+        *red = blend(R);
+        *green = blend(G);
+        *blue = blend(B);
+    }
+}
+
+impl Horizontal {
+    fn for_layout(layout: &PixelLayout, width: usize) -> Horizontal {
+        let [r, g, b] = layout.components;
+        let packed = layout.model == ColourModel::Rgb
+            && width >= 2
+            && [r, g, b]
+                .iter()
+                .all(|c| c.plane == 0 && c.step == r.step && c.x_shift == 0 && c.y_shift == 0);
+        if packed {
+            let order = (r.step, r.offset, g.offset, b.offset);
+            let resize: Option<PackedRowResize> = match order {
+                (3, 0, 1, 2) => Some(resize_packed::<3, 0, 1, 2>),
+                (3, 2, 1, 0) => Some(resize_packed::<3, 2, 1, 0>),
+                (4, 0, 1, 2) => Some(resize_packed::<4, 0, 1, 2>),
+                (4, 2, 1, 0) => Some(resize_packed::<4, 2, 1, 0>),
+                (4, 1, 2, 3) => Some(resize_packed::<4, 1, 2, 3>),
+                (4, 3, 2, 1) => Some(resize_packed::<4, 3, 2, 1>),
+                _ => None,
+            };
+            if let Some(resize) = resize {
+                return Horizontal::Packed(resize);
+            }
+        }
+        let count = if layout.model == ColourModel::Gray {
+            1
+        } else {
+            3
+        };
+        Horizontal::Components { count }
+    }
+
+    fn resize(
+        &self,
+        image: &Image<'_>,
+        y: usize,
+        weights: &[[i32; 2]],
+        offsets: &[Vec<[u32; 2]>; 3],
+        out: &mut [Vec<i16>; 3],
+    ) {
+        match self {
+            Horizontal::Packed(resize) => resize(image.plane_row(0, y), weights, &offsets[0], out),
+            Horizontal::Components { count } => {
+                for c in 0..*count {
+                    resize_channel(image.component_row(c, y), weights, &offsets[c], &mut out[c]);
+                }
+            }
+        }
+    }
+}
+
+/// Resizes one row of one 8-bit component (ncnn's horizontal pass).
+fn resize_channel(row: &[u8], weights: &[[i32; 2]], offsets: &[[u32; 2]], out: &mut [i16]) {
+    for ((out, weight), offset) in out.iter_mut().zip(weights).zip(offsets) {
+        let first = row[offset[0] as usize] as i32;
+        let second = row[offset[1] as usize] as i32;
+        *out = ((first * weight[0] + second * weight[1]) >> 4) as i16;
+    }
+}
+
+/// Blends two resized rows vertically (ncnn's `vresize_one`, whose SSE2
+/// form multiplies 16-bit values keeping the high half) into 8-bit values.
+#[inline(always)]
+fn blend(s0: i16, s1: i16, b0: i32, b1: i32) -> i16 {
+    let high0 = ((b0 * s0 as i32) >> 16) as i16;
+    let high1 = ((b1 * s1 as i32) >> 16) as i16;
+    (high0.wrapping_add(high1).wrapping_add(2)) >> 2
+}
+
+/// Normalises an 8-bit value. Exact in f32: value / 128 and 127.5 / 128
+/// both fit the mantissa.
+#[inline(always)]
+fn normalise(value: i32) -> f32 {
+    value as f32 * NORM - MEAN * NORM
+}
+
+/// Blends two resized rows and writes the normalised values.
+fn blend_normalise(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [f32]) {
+    let (b0, b1) = (tap.weight_first as i32, tap.weight_second as i32);
+    // Fixed-size chunks let the compiler use 8-lane vector instructions.
+    const LANES: usize = 8;
+    let mut outputs = out.chunks_exact_mut(LANES);
+    let mut uppers = upper.chunks_exact(LANES);
+    let mut lowers = lower.chunks_exact(LANES);
+    for ((out, s0), s1) in (&mut outputs).zip(&mut uppers).zip(&mut lowers) {
+        for i in 0..LANES {
+            out[i] = normalise(blend(s0[i], s1[i], b0, b1) as i32);
+        }
+    }
+    let rest = outputs
+        .into_remainder()
+        .iter_mut()
+        .zip(uppers.remainder())
+        .zip(lowers.remainder());
+    for ((out, &s0), &s1) in rest {
+        *out = normalise(blend(s0, s1, b0, b1) as i32);
+    }
+}
+
+/// Blends two resized rows into values with `BLEND_FRACTION_BITS`
+/// fractional bits: ncnn's blend before its final rounding shift.
+fn blend_fine(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [i16]) {
     let (b0, b1) = (tap.weight_first as i32, tap.weight_second as i32);
     for ((out, &s0), &s1) in out.iter_mut().zip(upper).zip(lower) {
-        let sum = ((b0 * s0 as i32) >> 16) as i16 as i32 + ((b1 * s1 as i32) >> 16) as i16 as i32;
-        let value = ((sum + 2) >> 2) as u8;
-        // Exact in f32: value / 128 and 127.5 / 128 both fit the mantissa.
-        *out = value as f32 * NORM - MEAN * NORM;
+        let high0 = ((b0 * s0 as i32) >> 16) as i16;
+        let high1 = ((b1 * s1 as i32) >> 16) as i16;
+        *out = high0.wrapping_add(high1);
     }
 }
 
-fn resize_source<S: PixelSource>(
-    source: &S,
+/// Vertical pass: how blended rows become net input values.
+#[derive(Clone, Copy)]
+enum Vertical<'a> {
+    /// The three channels are red, green and blue.
+    Rgb,
+    /// Channel 0 is grey, written to all three net channels.
+    Gray,
+    /// The channels are Y, U, V: blended in YUV, then converted, which is
+    /// the usual order for scaling YUV video and converts each output pixel
+    /// once.
+    Yuv(&'a YuvTables),
+}
+
+/// Resizes `image` into the image area of `input`.
+fn resize_image(
+    image: &Image<'_>,
+    vertical: Vertical,
     letterbox: &Letterbox,
     input: &mut Mat,
     scratch: &mut Scratch,
 ) {
-    scratch.prepare(
-        letterbox.image_width,
-        letterbox.image_height,
-        letterbox.width,
-        letterbox.height,
-    );
+    let layout = image.layout();
+    scratch.prepare(&layout, letterbox);
+    let horizontal = Horizontal::for_layout(&layout, image.width());
     let Scratch {
-        columns,
         rows,
+        column_weights,
+        column_offsets,
         upper,
         lower,
+        blended,
         ..
     } = scratch;
+
+    let mut channels = input.channels_mut();
 
     // Source rows currently held by `upper` and `lower`.
     let mut held: (Option<usize>, Option<usize>) = (None, None);
@@ -159,19 +387,51 @@ fn resize_source<S: PixelSource>(
                 std::mem::swap(upper, lower);
                 held.0 = held.1.take();
             } else {
-                resize_row(&source.row(tap.first), columns, upper);
+                horizontal.resize(image, tap.first, column_weights, column_offsets, upper);
                 held.0 = Some(tap.first);
             }
         }
         if held.1 != Some(tap.second) {
-            resize_row(&source.row(tap.second), columns, lower);
+            horizontal.resize(image, tap.second, column_weights, column_offsets, lower);
             held.1 = Some(tap.second);
         }
 
         let start = (letterbox.top + dy) * padded_width + letterbox.left;
-        for c in 0..3 {
-            let out = &mut input.channel_mut(c)[start..start + letterbox.width];
-            blend_rows(&upper[c], &lower[c], tap, out);
+        let end = start + letterbox.width;
+        match vertical {
+            Vertical::Rgb => {
+                for c in 0..3 {
+                    blend_normalise(&upper[c], &lower[c], tap, &mut channels[c][start..end]);
+                }
+            }
+            Vertical::Gray => {
+                blend_normalise(&upper[0], &lower[0], tap, &mut channels[0][start..end]);
+                let [grey, rest @ ..] = &mut channels[..] else {
+                    unreachable!("the net input has three channels");
+                };
+                for channel in rest {
+                    channel[start..end].copy_from_slice(&grey[start..end]);
+                }
+            }
+            Vertical::Yuv(tables) => {
+                for c in 0..3 {
+                    blend_fine(&upper[c], &lower[c], tap, &mut blended[c]);
+                }
+                let [red, green, blue] = &mut channels[..] else {
+                    unreachable!("the net input has three channels");
+                };
+                let outputs = red[start..end]
+                    .iter_mut()
+                    .zip(&mut green[start..end])
+                    .zip(&mut blue[start..end]);
+                let values = blended[0].iter().zip(&blended[1]).zip(&blended[2]);
+                for (((red, green), blue), ((y, u), v)) in outputs.zip(values) {
+                    let [r, g, b] = tables.rgb(*y as usize, *u as usize, *v as usize);
+                    *red = normalise(r);
+                    *green = normalise(g);
+                    *blue = normalise(b);
+                }
+            }
         }
     }
 }
@@ -209,19 +469,12 @@ pub fn resize_normalize(
         (image.width(), image.height()),
         (letterbox.image_width, letterbox.image_height)
     );
-    match image.layout() {
-        PixelLayout::Packed {
-            bytes_per_pixel,
-            red,
-            green,
-            blue,
-        } => {
-            let source = PackedSource {
-                plane: image.plane(0),
-                bytes_per_pixel,
-                offsets: [red, green, blue],
-            };
-            resize_source(&source, letterbox, input, scratch);
+    match image.layout().model {
+        ColourModel::Rgb => resize_image(image, Vertical::Rgb, letterbox, input, scratch),
+        ColourModel::Gray => resize_image(image, Vertical::Gray, letterbox, input, scratch),
+        ColourModel::Yuv(matrix) => {
+            let tables = YuvTables::new(&matrix);
+            resize_image(image, Vertical::Yuv(&tables), letterbox, input, scratch);
         }
     }
 }

@@ -355,6 +355,24 @@ impl Mat {
         }
     }
 
+    /// Returns every channel's `width * height` floats for writing at once.
+    pub fn channels_mut(&mut self) -> Vec<&mut [f32]> {
+        // SAFETY: as in `channel_mut`; the channels start `channel_step >=
+        // width * height` floats apart, so the slices do not overlap.
+        let data = unsafe { sys::ncnn_mat_get_data(self.raw.as_ptr()).cast::<f32>() };
+        (0..self.channels)
+            .map(|c| {
+                // SAFETY: see above; each slice covers one channel only.
+                unsafe {
+                    std::slice::from_raw_parts_mut(
+                        data.add(c * self.channel_step),
+                        self.width * self.height,
+                    )
+                }
+            })
+            .collect()
+    }
+
     /// Applies `(v - mean[c]) * norm[c]` to every element of the three
     /// channels with ncnn's `substract_mean_normalize`.
     ///
@@ -651,6 +669,11 @@ mod tests {
 
         mat.channel_mut(1)[0] = 5.0;
         assert_eq!(mat.channel(1)[0], 5.0);
+        let mut channels = mat.channels_mut();
+        assert_eq!(channels.len(), 3);
+        assert_eq!(channels[1][0], 5.0);
+        channels[2][69] = 7.0;
+        assert_eq!(mat.channel(2)[69], 7.0);
         assert_eq!(mat.channel(0)[69], 0.0);
         assert_eq!(mat.channel(2)[0], 0.0);
     }
