@@ -4,7 +4,7 @@
 //! clips to the frame, so nothing is ever written outside it, whatever the
 //! box.
 
-use crate::detector::Face;
+use crate::detector::{ColourModel, Component, Face, PixelLayout, YuvMatrix};
 
 /// An 8-bit RGB colour.
 pub type Rgb = [u8; 3];
@@ -159,18 +159,85 @@ fn draw_label(canvas: &mut impl Canvas, x: i64, y: i64, score: f32, line: i64) {
     }
 }
 
-/// A packed RGB-family plane (RGB, BGR, RGBx, xRGB, ...).
-pub struct PackedCanvas<'a> {
-    pub data: &'a mut [u8],
-    pub stride: usize,
-    pub width: usize,
-    pub height: usize,
-    pub bytes_per_pixel: usize,
-    /// Byte offsets of red, green and blue inside a pixel.
-    pub offsets: [usize; 3],
+/// A mapped frame in any layout the detector reads: planes, their row
+/// strides, and where each colour component sits.
+pub struct FrameCanvas<'a> {
+    planes: Vec<&'a mut [u8]>,
+    strides: Vec<usize>,
+    width: usize,
+    height: usize,
+    layout: PixelLayout,
 }
 
-impl Canvas for PackedCanvas<'_> {
+impl<'a> FrameCanvas<'a> {
+    /// Wraps `planes`, which must hold every sample of a `width` x `height`
+    /// frame in `layout` (as a mapped GStreamer frame does).
+    pub fn new(
+        planes: Vec<&'a mut [u8]>,
+        strides: Vec<usize>,
+        width: usize,
+        height: usize,
+        layout: PixelLayout,
+    ) -> FrameCanvas<'a> {
+        FrameCanvas {
+            planes,
+            strides,
+            width,
+            height,
+            layout,
+        }
+    }
+
+    pub fn layout(&self) -> PixelLayout {
+        self.layout
+    }
+
+    /// Returns the sample values of an RGB colour in the frame's
+    /// components (RGB, YUV or grey).
+    pub fn component_values(&self, colour: Rgb) -> [u8; 3] {
+        match self.layout.model {
+            ColourModel::Rgb => colour,
+            ColourModel::Yuv(matrix) => matrix.from_rgb(colour),
+            // Grey frames carry full-range luma.
+            ColourModel::Gray => [YuvMatrix::BT601.full().from_rgb(colour)[0]; 3],
+        }
+    }
+
+    /// Calls `f` with each component's plane bytes, its row stride, its
+    /// position, and the component-space rectangle that covers the pixels
+    /// `x0 <= x < x1`, `y0 <= y < y1` (rounded outwards on subsampled
+    /// components).
+    pub fn for_each_component(
+        &mut self,
+        x0: usize,
+        y0: usize,
+        x1: usize,
+        y1: usize,
+        mut f: impl FnMut(usize, &mut [u8], usize, &Component, [usize; 4]),
+    ) {
+        let count = self.layout.used_components().len();
+        for index in 0..count {
+            let component = self.layout.components[index];
+            let (columns, rows) = component.samples(self.width, self.height);
+            let rect = [
+                x0 >> component.x_shift,
+                y0 >> component.y_shift,
+                x1.div_ceil(1 << component.x_shift).min(columns),
+                y1.div_ceil(1 << component.y_shift).min(rows),
+            ];
+            let stride = self.strides[component.plane];
+            f(
+                index,
+                &mut *self.planes[component.plane],
+                stride,
+                &component,
+                rect,
+            );
+        }
+    }
+}
+
+impl Canvas for FrameCanvas<'_> {
     fn width(&self) -> usize {
         self.width
     }
@@ -180,15 +247,16 @@ impl Canvas for PackedCanvas<'_> {
     }
 
     fn fill(&mut self, x0: usize, y0: usize, x1: usize, y1: usize, colour: Rgb) {
-        for y in y0..y1 {
-            let row = &mut self.data[y * self.stride..];
-            for x in x0..x1 {
-                let pixel = &mut row[x * self.bytes_per_pixel..];
-                for (offset, value) in self.offsets.iter().zip(colour) {
-                    pixel[*offset] = value;
+        let values = self.component_values(colour);
+        self.for_each_component(x0, y0, x1, y1, |index, plane, stride, component, rect| {
+            let [cx0, cy0, cx1, cy1] = rect;
+            for row in cy0..cy1 {
+                let start = row * stride + component.offset;
+                for column in cx0..cx1 {
+                    plane[start + column * component.step] = values[index];
                 }
             }
-        }
+        });
     }
 }
 
@@ -196,15 +264,8 @@ impl Canvas for PackedCanvas<'_> {
 mod tests {
     use super::*;
 
-    fn canvas(data: &mut [u8], width: usize, height: usize) -> PackedCanvas<'_> {
-        PackedCanvas {
-            data,
-            stride: width * 3,
-            width,
-            height,
-            bytes_per_pixel: 3,
-            offsets: [0, 1, 2],
-        }
+    fn canvas(data: &mut [u8], width: usize, height: usize) -> FrameCanvas<'_> {
+        FrameCanvas::new(vec![data], vec![width * 3], width, height, PixelLayout::RGB)
     }
 
     fn face(x0: f32, y0: f32, x1: f32, y1: f32) -> Face {
@@ -256,6 +317,22 @@ mod tests {
         ];
         draw_faces(&mut canvas(&mut data[..w * h * 3], w, h), &faces);
         assert_eq!(data[w * h * 3], 0);
+    }
+
+    #[test]
+    fn fill_writes_each_component_of_i420() {
+        // 5x3 I420: Y 5x3, U and V 3x2 each.
+        let (mut y, mut u, mut v) = (vec![0u8; 15], vec![0u8; 6], vec![0u8; 6]);
+        let layout = PixelLayout::planar_yuv(1, 1, YuvMatrix::BT601);
+        let mut canvas = FrameCanvas::new(vec![&mut y, &mut u, &mut v], vec![5, 3, 3], 5, 3, layout);
+        let [green_y, green_u, green_v] = YuvMatrix::BT601.from_rgb(BOX_COLOUR);
+
+        // Pixels 1..3 of row 1: luma exactly there, chroma of the 2x2
+        // blocks that hold them (columns 0 and 1, row 0).
+        canvas.fill(1, 1, 3, 2, BOX_COLOUR);
+        assert_eq!(y, [0, 0, 0, 0, 0, 0, green_y, green_y, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(u, [green_u, green_u, 0, 0, 0, 0]);
+        assert_eq!(v, [green_v, green_v, 0, 0, 0, 0]);
     }
 
     #[test]

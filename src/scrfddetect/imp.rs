@@ -9,9 +9,11 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use super::draw::{self, PackedCanvas};
+use super::anonymize;
+use super::draw::{self, FrameCanvas};
+use super::formats::{self, FORMATS};
 use super::message::{self, FrameTimes};
-use super::models::{self, ModelChoice, ModelFiles, ModelVariant, Updates};
+use super::models::{self, Anonymize, ModelChoice, ModelFiles, ModelVariant, Updates};
 use crate::detector::{self, DetectParams, Detector, Face, Image, PixelLayout};
 use crate::meta;
 
@@ -33,27 +35,9 @@ const DEFAULT_THREADS: u32 = 0;
 const MAX_THREADS: u32 = 256;
 const DEFAULT_DRAW: bool = false;
 const DEFAULT_UPDATES: Updates = Updates::EveryFrame;
-
-/// The packed RGB formats the element accepts, with their layouts.
-const FORMATS: [(gst_video::VideoFormat, PixelLayout); 10] = [
-    (gst_video::VideoFormat::Rgb, PixelLayout::RGB),
-    (gst_video::VideoFormat::Bgr, PixelLayout::BGR),
-    (gst_video::VideoFormat::Rgbx, PixelLayout::RGBX),
-    (gst_video::VideoFormat::Bgrx, PixelLayout::BGRX),
-    (gst_video::VideoFormat::Xrgb, PixelLayout::XRGB),
-    (gst_video::VideoFormat::Xbgr, PixelLayout::XBGR),
-    (gst_video::VideoFormat::Rgba, PixelLayout::RGBX),
-    (gst_video::VideoFormat::Bgra, PixelLayout::BGRX),
-    (gst_video::VideoFormat::Argb, PixelLayout::XRGB),
-    (gst_video::VideoFormat::Abgr, PixelLayout::XBGR),
-];
-
-fn layout_of(format: gst_video::VideoFormat) -> Option<PixelLayout> {
-    FORMATS
-        .iter()
-        .find(|(f, _)| *f == format)
-        .map(|(_, layout)| *layout)
-}
+const DEFAULT_ANONYMIZE: Anonymize = Anonymize::None;
+const DEFAULT_ANONYMIZE_MARGIN: f64 = 0.2;
+const MAX_ANONYMIZE_MARGIN: f64 = 2.0;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -67,6 +51,8 @@ struct Settings {
     threads: u32,
     draw: bool,
     updates: Updates,
+    anonymize: Anonymize,
+    anonymize_margin: f64,
 }
 
 impl Default for Settings {
@@ -82,6 +68,8 @@ impl Default for Settings {
             threads: DEFAULT_THREADS,
             draw: DEFAULT_DRAW,
             updates: DEFAULT_UPDATES,
+            anonymize: DEFAULT_ANONYMIZE,
+            anonymize_margin: DEFAULT_ANONYMIZE_MARGIN,
         }
     }
 }
@@ -225,40 +213,45 @@ impl ScrfdDetect {
         );
     }
 
-    fn draw(
+    /// Anonymises and then draws the faces, as the settings ask.
+    fn paint(
         &self,
         buffer: &mut gst::BufferRef,
         info: &gst_video::VideoInfo,
         layout: PixelLayout,
         faces: &[Face],
+        settings: &Settings,
     ) -> Result<(), gst::FlowError> {
         let mut frame =
             gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info).map_err(|_| {
                 gst::element_imp_error!(
                     self,
                     gst::CoreError::Failed,
-                    ["Could not map the frame for drawing"]
+                    ["Could not map the frame for writing"]
                 );
                 gst::FlowError::Error
             })?;
         let (width, height) = (frame.width() as usize, frame.height() as usize);
-        let stride = frame.plane_stride()[0] as usize;
-        let PixelLayout::Packed {
-            bytes_per_pixel,
-            red,
-            green,
-            blue,
-        } = layout;
-        let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
-        let mut canvas = PackedCanvas {
-            data,
-            stride,
-            width,
-            height,
-            bytes_per_pixel,
-            offsets: [red, green, blue],
-        };
-        draw::draw_faces(&mut canvas, faces);
+        let strides: Vec<usize> = frame.plane_stride()[..frame.n_planes() as usize]
+            .iter()
+            .map(|&stride| stride.max(0) as usize)
+            .collect();
+        let planes: Vec<&mut [u8]> = frame
+            .planes_data_mut()
+            .into_iter()
+            .take(strides.len())
+            .collect();
+        let mut canvas = FrameCanvas::new(planes, strides, width, height, layout);
+
+        anonymize::anonymize_faces(
+            &mut canvas,
+            faces,
+            settings.anonymize,
+            settings.anonymize_margin,
+        );
+        if settings.draw {
+            draw::draw_faces(&mut canvas, faces);
+        }
         Ok(())
     }
 }
@@ -372,6 +365,26 @@ impl ObjectImpl for ScrfdDetect {
                     .default_value(DEFAULT_DRAW)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("anonymize", DEFAULT_ANONYMIZE)
+                    .nick("Anonymize")
+                    .blurb(
+                        "Hide each face for privacy: blur, pixelate or fill the face region (grown \
+                         by anonymize-margin) in every colour component; drawing, when on, comes \
+                         on top",
+                    )
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("anonymize-margin")
+                    .nick("Anonymize margin")
+                    .blurb(
+                        "Growth of each anonymised region on every side, as a fraction of the \
+                         face box width (left, right) and height (top, bottom)",
+                    )
+                    .minimum(0.0)
+                    .maximum(MAX_ANONYMIZE_MARGIN)
+                    .default_value(DEFAULT_ANONYMIZE_MARGIN)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecEnum::builder_with_default("updates", DEFAULT_UPDATES)
                     .nick("Updates")
                     .blurb("When to post a facedetect element message on the bus")
@@ -429,6 +442,10 @@ impl ObjectImpl for ScrfdDetect {
             "threads" => settings.threads = value.get().expect("type checked upstream"),
             "draw" => settings.draw = value.get().expect("type checked upstream"),
             "updates" => settings.updates = value.get().expect("type checked upstream"),
+            "anonymize" => settings.anonymize = value.get().expect("type checked upstream"),
+            "anonymize-margin" => {
+                settings.anonymize_margin = value.get().expect("type checked upstream")
+            }
             _ => unreachable!("unknown property {name}"),
         }
         gst::info!(CAT, imp = self, "Set {} to {:?}", name, value);
@@ -448,6 +465,8 @@ impl ObjectImpl for ScrfdDetect {
             "threads" => settings.threads.to_value(),
             "draw" => settings.draw.to_value(),
             "updates" => settings.updates.to_value(),
+            "anonymize" => settings.anonymize.to_value(),
+            "anonymize-margin" => settings.anonymize_margin.to_value(),
             name => unreachable!("unknown property {name}"),
         }
     }
@@ -474,7 +493,7 @@ impl ElementImpl for ScrfdDetect {
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
             let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(FORMATS.iter().map(|(format, _)| *format))
+                .format_list(FORMATS)
                 .build();
             vec![
                 gst::PadTemplate::new(
@@ -523,6 +542,25 @@ impl BaseTransformImpl for ScrfdDetect {
         gst_base::subclass::BaseTransformMode::AlwaysInPlace;
     const PASSTHROUGH_ON_SAME_CAPS: bool = false;
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn propose_allocation(
+        &self,
+        decide_query: Option<&gst::query::Allocation>,
+        query: &mut gst::query::Allocation,
+    ) -> Result<(), gst::LoggableError> {
+        self.parent_propose_allocation(decide_query, query)?;
+
+        // Frames are read through their VideoMeta (strides, plane offsets,
+        // planes in separate memories), so upstream need not copy frames
+        // into the default layout.
+        if query
+            .find_allocation_meta::<gst_video::VideoMeta>()
+            .is_none()
+        {
+            query.add_allocation_meta::<gst_video::VideoMeta>(None);
+        }
+        Ok(())
+    }
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         // Model properties may have changed in READY since the last load.
@@ -615,8 +653,8 @@ impl BaseTransformImpl for ScrfdDetect {
             self.post_faces_message(buffer, &faces, &info);
         }
 
-        if settings.draw && !faces.is_empty() {
-            self.draw(buffer, &info, layout, &faces)?;
+        if (settings.draw || settings.anonymize != Anonymize::None) && !faces.is_empty() {
+            self.paint(buffer, &info, layout, &faces, &settings)?;
         }
         Ok(gst::FlowSuccess::Ok)
     }
@@ -630,15 +668,16 @@ impl VideoFilterImpl for ScrfdDetect {
         _outcaps: &gst::Caps,
         _out_info: &gst_video::VideoInfo,
     ) -> Result<(), gst::LoggableError> {
-        let layout = layout_of(in_info.format()).ok_or_else(|| {
-            gst::loggable_error!(
-                CAT,
-                "Unsupported format {:?} in caps {}",
-                in_info.format(),
-                incaps
-            )
+        let layout = formats::pixel_layout(in_info).map_err(|reason| {
+            gst::loggable_error!(CAT, "Cannot use caps {}: {}", incaps, reason)
         })?;
-        gst::debug!(CAT, imp = self, "Configured for caps {}", incaps);
+        gst::debug!(
+            CAT,
+            imp = self,
+            "Configured for caps {}, pixel layout {:?}",
+            incaps,
+            layout
+        );
 
         let mut state = self.state.lock().unwrap();
         let state = state.get_or_insert_with(State::default);

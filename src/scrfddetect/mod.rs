@@ -11,12 +11,14 @@
 use gst::glib;
 use gst::prelude::*;
 
+mod anonymize;
 mod draw;
+mod formats;
 mod imp;
 mod message;
 mod models;
 
-pub use models::{ModelVariant, Updates};
+pub use models::{Anonymize, ModelVariant, Updates};
 
 glib::wrapper! {
     pub struct ScrfdDetect(ObjectSubclass<imp::ScrfdDetect>)
@@ -26,6 +28,7 @@ glib::wrapper! {
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     ModelVariant::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     Updates::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    Anonymize::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     gst::Element::register(
         Some(plugin),
         "scrfddetect",

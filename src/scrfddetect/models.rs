@@ -88,6 +88,24 @@ pub enum Updates {
     None = 3,
 }
 
+/// How faces are hidden for privacy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstScrfdAnonymize")]
+pub enum Anonymize {
+    #[enum_value(name = "Leave faces as they are", nick = "none")]
+    None = 0,
+    #[enum_value(name = "Blur each face region strongly", nick = "blur")]
+    Blur = 1,
+    #[enum_value(
+        name = "Pixelate each face region into coarse blocks",
+        nick = "pixelate"
+    )]
+    Pixelate = 2,
+    #[enum_value(name = "Fill each face region with black", nick = "fill")]
+    Fill = 3,
+}
+
 /// The `.param` and `.bin` files of a model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelFiles {
