@@ -38,6 +38,8 @@ struct Tap {
 #[derive(Debug, Default)]
 pub struct Scratch {
     key: Option<(PixelLayout, usize, usize, usize, usize)>,
+    /// Conversion tables of the last YUV matrix.
+    yuv_tables: Option<(YuvMatrix, Box<YuvTables>)>,
     rows: Vec<Tap>,
     /// Horizontal weights, one pair per output column.
     column_weights: Vec<[i32; 2]>,
@@ -49,6 +51,8 @@ pub struct Scratch {
     lower: [Vec<i16>; 3],
     /// Vertically blended YUV values of one output row.
     blended: [Vec<i16>; 3],
+    /// Those values converted to 8-bit RGB.
+    converted: [Vec<i16>; 3],
 }
 
 /// Computes the taps of one axis as ncnn's resize does, in the same mix of
@@ -114,12 +118,8 @@ impl Scratch {
                 .map(|tap| [offset(tap.first), offset(tap.second)])
                 .collect();
         }
-        for row in self
-            .upper
-            .iter_mut()
-            .chain(&mut self.lower)
-            .chain(&mut self.blended)
-        {
+        let rows = self.upper.iter_mut().chain(&mut self.lower);
+        for row in rows.chain(&mut self.blended).chain(&mut self.converted) {
             row.clear();
             row.resize(width, 0);
         }
@@ -137,6 +137,7 @@ const TABLE_SIZE: usize = 256 << BLEND_FRACTION_BITS;
 /// Fixed-point YUV to RGB tables for one matrix, indexed by samples with
 /// `BLEND_FRACTION_BITS` fractional bits, holding values with 16
 /// fractional bits: R = Y + V term, G = Y + U term + V term, B = Y + U term.
+#[derive(Debug)]
 struct YuvTables {
     luma: Box<[i32; TABLE_SIZE]>,
     red_v: Box<[i32; TABLE_SIZE]>,
@@ -177,20 +178,21 @@ impl YuvTables {
     /// Converts Y, U, V with `BLEND_FRACTION_BITS` fractional bits to
     /// rounded 8-bit RGB.
     #[inline(always)]
-    fn rgb(&self, y: usize, u: usize, v: usize) -> [i32; 3] {
+    fn rgb(&self, y: usize, u: usize, v: usize) -> [i16; 3] {
         let (y, u, v) = (y % TABLE_SIZE, u % TABLE_SIZE, v % TABLE_SIZE);
         let luma = self.luma[y];
         [
-            ((luma + self.red_v[v]) >> 16).clamp(0, 255),
-            ((luma + self.green_u[u] + self.green_v[v]) >> 16).clamp(0, 255),
-            ((luma + self.blue_u[u]) >> 16).clamp(0, 255),
+            ((luma + self.red_v[v]) >> 16).clamp(0, 255) as i16,
+            ((luma + self.green_u[u] + self.green_v[v]) >> 16).clamp(0, 255) as i16,
+            ((luma + self.blue_u[u]) >> 16).clamp(0, 255) as i16,
         ]
     }
 }
 
-/// A horizontal pass over one packed row: source row, column weights,
-/// column tap offsets, three output channel rows.
+/// A horizontal pass over one packed row, or over two rows at once:
+/// source rows, column weights, column tap offsets, output channel rows.
 type PackedRowResize = fn(&[u8], &[[i32; 2]], &[[u32; 2]], &mut [Vec<i16>; 3]);
+type PackedPairResize = fn([&[u8]; 2], &[[i32; 2]], &[[u32; 2]], [&mut [Vec<i16>; 3]; 2]);
 
 /// Horizontal pass over one source row: writes three channel planes of
 /// resized values with ncnn's 4 extra fractional bits.
@@ -198,7 +200,7 @@ type PackedRowResize = fn(&[u8], &[[i32; 2]], &[[u32; 2]], &mut [Vec<i16>; 3]);
 enum Horizontal {
     /// Packed RGB with a known byte order: all channels from one pass over
     /// whole pixels.
-    Packed(PackedRowResize),
+    Packed(PackedRowResize, PackedPairResize),
     /// Each of the first `count` components on its own.
     Components { count: usize },
 }
@@ -230,6 +232,58 @@ fn resize_packed<const BYTES: usize, const R: usize, const G: usize, const B: us
     }
 }
 
+/// Resizes two rows of packed pixels in one pass over the columns, as
+/// [`resize_packed`] does for one.
+fn resize_packed_pair<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
+    rows: [&[u8]; 2],
+    weights: &[[i32; 2]],
+    offsets: &[[u32; 2]],
+    out: [&mut [Vec<i16>; 3]; 2],
+) {
+    let [[red0, green0, blue0], [red1, green1, blue1]] = out;
+    let outputs0 = red0.iter_mut().zip(green0.iter_mut()).zip(blue0.iter_mut());
+    let outputs1 = red1.iter_mut().zip(green1.iter_mut()).zip(blue1.iter_mut());
+    let columns = weights.iter().zip(offsets).zip(outputs0.zip(outputs1));
+    for ((weight, offset), (((red0, green0), blue0), ((red1, green1), blue1))) in columns {
+        debug_assert_eq!(offset[1], offset[0] + BYTES as u32);
+        let start = offset[0] as usize;
+        let pair0 = &rows[0][start..start + 2 * BYTES];
+        let pair1 = &rows[1][start..start + 2 * BYTES];
+        let blend = |pair: &[u8], c: usize| {
+            ((pair[c] as i32 * weight[0] + pair[BYTES + c] as i32 * weight[1]) >> 4) as i16
+        };
+        *red0 = blend(pair0, R);
+        *green0 = blend(pair0, G);
+        *blue0 = blend(pair0, B);
+        *red1 = blend(pair1, R);
+        *green1 = blend(pair1, G);
+        *blue1 = blend(pair1, B);
+    }
+}
+
+/// Resizes two rows of one component in one pass over the columns.
+fn resize_channel_pair(
+    rows: [&[u8]; 2],
+    weights: &[[i32; 2]],
+    offsets: &[[u32; 2]],
+    out: [&mut [i16]; 2],
+) {
+    let [out0, out1] = out;
+    let columns = weights
+        .iter()
+        .zip(offsets)
+        .zip(out0.iter_mut().zip(out1.iter_mut()));
+    for ((weight, offset), (out0, out1)) in columns {
+        // One range check covers both taps, which are in order.
+        let (first, second) = (offset[0] as usize, offset[1] as usize);
+        let window0 = &rows[0][first..=second];
+        let window1 = &rows[1][first..=second];
+        let last = window0.len() - 1;
+        *out0 = ((window0[0] as i32 * weight[0] + window0[last] as i32 * weight[1]) >> 4) as i16;
+        *out1 = ((window1[0] as i32 * weight[0] + window1[last] as i32 * weight[1]) >> 4) as i16;
+    }
+}
+
 impl Horizontal {
     fn for_layout(layout: &PixelLayout, width: usize) -> Horizontal {
         let [r, g, b] = layout.components;
@@ -240,17 +294,25 @@ impl Horizontal {
                 .all(|c| c.plane == 0 && c.step == r.step && c.x_shift == 0 && c.y_shift == 0);
         if packed {
             let order = (r.step, r.offset, g.offset, b.offset);
-            let resize: Option<PackedRowResize> = match order {
-                (3, 0, 1, 2) => Some(resize_packed::<3, 0, 1, 2>),
-                (3, 2, 1, 0) => Some(resize_packed::<3, 2, 1, 0>),
-                (4, 0, 1, 2) => Some(resize_packed::<4, 0, 1, 2>),
-                (4, 2, 1, 0) => Some(resize_packed::<4, 2, 1, 0>),
-                (4, 1, 2, 3) => Some(resize_packed::<4, 1, 2, 3>),
-                (4, 3, 2, 1) => Some(resize_packed::<4, 3, 2, 1>),
+            macro_rules! packed {
+                ($bytes:literal, $r:literal, $g:literal, $b:literal) => {
+                    Some((
+                        resize_packed::<$bytes, $r, $g, $b> as PackedRowResize,
+                        resize_packed_pair::<$bytes, $r, $g, $b> as PackedPairResize,
+                    ))
+                };
+            }
+            let resize = match order {
+                (3, 0, 1, 2) => packed!(3, 0, 1, 2),
+                (3, 2, 1, 0) => packed!(3, 2, 1, 0),
+                (4, 0, 1, 2) => packed!(4, 0, 1, 2),
+                (4, 2, 1, 0) => packed!(4, 2, 1, 0),
+                (4, 1, 2, 3) => packed!(4, 1, 2, 3),
+                (4, 3, 2, 1) => packed!(4, 3, 2, 1),
                 _ => None,
             };
-            if let Some(resize) = resize {
-                return Horizontal::Packed(resize);
+            if let Some((one, pair)) = resize {
+                return Horizontal::Packed(one, pair);
             }
         }
         let count = if layout.model == ColourModel::Gray {
@@ -260,42 +322,15 @@ impl Horizontal {
         };
         Horizontal::Components { count }
     }
-
-    fn resize(
-        &self,
-        image: &Image<'_>,
-        y: usize,
-        weights: &[[i32; 2]],
-        offsets: &[Vec<[u32; 2]>; 3],
-        out: &mut [Vec<i16>; 3],
-    ) {
-        match self {
-            Horizontal::Packed(resize) => resize(image.plane_row(0, y), weights, &offsets[0], out),
-            Horizontal::Components { count } => {
-                for c in 0..*count {
-                    resize_channel(image.component_row(c, y), weights, &offsets[c], &mut out[c]);
-                }
-            }
-        }
-    }
 }
 
 /// Resizes one row of one 8-bit component (ncnn's horizontal pass).
 fn resize_channel(row: &[u8], weights: &[[i32; 2]], offsets: &[[u32; 2]], out: &mut [i16]) {
     for ((out, weight), offset) in out.iter_mut().zip(weights).zip(offsets) {
-        let first = row[offset[0] as usize] as i32;
-        let second = row[offset[1] as usize] as i32;
+        let window = &row[offset[0] as usize..=offset[1] as usize];
+        let (first, second) = (window[0] as i32, window[window.len() - 1] as i32);
         *out = ((first * weight[0] + second * weight[1]) >> 4) as i16;
     }
-}
-
-/// Blends two resized rows vertically (ncnn's `vresize_one`, whose SSE2
-/// form multiplies 16-bit values keeping the high half) into 8-bit values.
-#[inline(always)]
-fn blend(s0: i16, s1: i16, b0: i32, b1: i32) -> i16 {
-    let high0 = ((b0 * s0 as i32) >> 16) as i16;
-    let high1 = ((b1 * s1 as i32) >> 16) as i16;
-    (high0.wrapping_add(high1).wrapping_add(2)) >> 2
 }
 
 /// Normalises an 8-bit value. Exact in f32: value / 128 and 127.5 / 128
@@ -305,36 +340,30 @@ fn normalise(value: i32) -> f32 {
     value as f32 * NORM - MEAN * NORM
 }
 
-/// Blends two resized rows and writes the normalised values.
-fn blend_normalise(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [f32]) {
-    let (b0, b1) = (tap.weight_first as i32, tap.weight_second as i32);
-    // Fixed-size chunks let the compiler use 8-lane vector instructions.
-    const LANES: usize = 8;
-    let mut outputs = out.chunks_exact_mut(LANES);
-    let mut uppers = upper.chunks_exact(LANES);
-    let mut lowers = lower.chunks_exact(LANES);
-    for ((out, s0), s1) in (&mut outputs).zip(&mut uppers).zip(&mut lowers) {
-        for i in 0..LANES {
-            out[i] = normalise(blend(s0[i], s1[i], b0, b1) as i32);
-        }
-    }
-    let rest = outputs
-        .into_remainder()
-        .iter_mut()
-        .zip(uppers.remainder())
-        .zip(lowers.remainder());
-    for ((out, &s0), &s1) in rest {
-        *out = normalise(blend(s0, s1, b0, b1) as i32);
+/// Rounds a row of blends with `BLEND_FRACTION_BITS` fractional bits to
+/// 8-bit values, as ncnn's `vresize_one` ends, and normalises them.
+fn round_normalise_row(sums: &[i16], out: &mut [f32]) {
+    for (out, &sum) in out.iter_mut().zip(sums) {
+        *out = normalise(((sum + 2) >> BLEND_FRACTION_BITS) as i32);
     }
 }
 
-/// Blends two resized rows into values with `BLEND_FRACTION_BITS`
-/// fractional bits: ncnn's blend before its final rounding shift.
+/// Normalises a row of 8-bit values.
+fn normalise_row(values: &[i16], out: &mut [f32]) {
+    for (out, &value) in out.iter_mut().zip(values) {
+        *out = normalise(value as i32);
+    }
+}
+
+/// Blends two resized rows vertically into values with
+/// `BLEND_FRACTION_BITS` fractional bits: ncnn's `vresize_one` before its
+/// final rounding shift, in 16-bit lanes so that it compiles to SSE2's
+/// multiply-high like ncnn's own code.
 fn blend_fine(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [i16]) {
-    let (b0, b1) = (tap.weight_first as i32, tap.weight_second as i32);
+    let (b0, b1) = (tap.weight_first, tap.weight_second);
     for ((out, &s0), &s1) in out.iter_mut().zip(upper).zip(lower) {
-        let high0 = ((b0 * s0 as i32) >> 16) as i16;
-        let high1 = ((b1 * s1 as i32) >> 16) as i16;
+        let high0 = ((b0 as i32 * s0 as i32) >> 16) as i16;
+        let high1 = ((b1 as i32 * s1 as i32) >> 16) as i16;
         *out = high0.wrapping_add(high1);
     }
 }
@@ -350,6 +379,40 @@ enum Vertical<'a> {
     /// the usual order for scaling YUV video and converts each output pixel
     /// once.
     Yuv(&'a YuvTables),
+}
+
+/// Source rows held by an upper and a lower row buffer.
+type HeldRows = (Option<usize>, Option<usize>);
+
+/// Makes `upper` and `lower` hold the resized source rows `needed`,
+/// resizing only rows not already held, as ncnn does when consecutive
+/// output rows share a source row. `one` resizes one row, `pair` two rows
+/// in one pass.
+fn update_rows<Row: Clone>(
+    held: &mut HeldRows,
+    needed: [usize; 2],
+    upper: &mut Row,
+    lower: &mut Row,
+    mut one: impl FnMut(usize, &mut Row),
+    pair: impl FnOnce([usize; 2], &mut Row, &mut Row),
+) {
+    let [first, second] = needed;
+    if held.0 != Some(first) && held.1 == Some(first) {
+        std::mem::swap(upper, lower);
+        held.0 = held.1.take();
+    }
+    match (held.0 == Some(first), held.1 == Some(second)) {
+        (true, true) => {}
+        (true, false) if first == second => lower.clone_from(upper),
+        (true, false) => one(second, lower),
+        (false, true) => one(first, upper),
+        (false, false) if first == second => {
+            one(first, upper);
+            lower.clone_from(upper);
+        }
+        (false, false) => pair(needed, upper, lower),
+    }
+    *held = (Some(first), Some(second));
 }
 
 /// Resizes `image` into the image area of `input`.
@@ -370,42 +433,80 @@ fn resize_image(
         upper,
         lower,
         blended,
+        converted,
         ..
     } = scratch;
 
     let mut channels = input.channels_mut();
-
-    // Source rows currently held by `upper` and `lower`.
-    let mut held: (Option<usize>, Option<usize>) = (None, None);
     let padded_width = letterbox.padded_width;
 
+    // Rows held per component; packed layouts use the first entry for all.
+    let mut held: [HeldRows; 3] = [(None, None); 3];
+
     for (dy, tap) in rows.iter().enumerate() {
-        // Resize only the source rows not already held, as ncnn does when
-        // consecutive output rows share a source row.
-        if held.0 != Some(tap.first) {
-            if held.1 == Some(tap.first) {
-                std::mem::swap(upper, lower);
-                held.0 = held.1.take();
-            } else {
-                horizontal.resize(image, tap.first, column_weights, column_offsets, upper);
-                held.0 = Some(tap.first);
+        match horizontal {
+            Horizontal::Packed(resize_one, resize_pair) => {
+                update_rows(
+                    &mut held[0],
+                    [tap.first, tap.second],
+                    upper,
+                    lower,
+                    |y, out| {
+                        resize_one(
+                            image.plane_row(0, y),
+                            column_weights,
+                            &column_offsets[0],
+                            out,
+                        )
+                    },
+                    |ys, upper, lower| {
+                        let rows = ys.map(|y| image.plane_row(0, y));
+                        resize_pair(rows, column_weights, &column_offsets[0], [upper, lower]);
+                    },
+                );
             }
-        }
-        if held.1 != Some(tap.second) {
-            horizontal.resize(image, tap.second, column_weights, column_offsets, lower);
-            held.1 = Some(tap.second);
+            Horizontal::Components { count } => {
+                // Subsampled components repeat rows, so each component
+                // keeps its own held rows.
+                for c in 0..count {
+                    let y_shift = layout.components[c].y_shift;
+                    let (offsets, weights) = (&column_offsets[c], &column_weights[..]);
+                    update_rows(
+                        &mut held[c],
+                        [tap.first >> y_shift, tap.second >> y_shift],
+                        &mut upper[c],
+                        &mut lower[c],
+                        |row, out| {
+                            resize_channel(
+                                image.component_row(c, row << y_shift),
+                                weights,
+                                offsets,
+                                out,
+                            )
+                        },
+                        |rows, upper, lower| {
+                            let rows = rows.map(|row| image.component_row(c, row << y_shift));
+                            resize_channel_pair(rows, weights, offsets, [upper, lower]);
+                        },
+                    );
+                }
+            }
         }
 
         let start = (letterbox.top + dy) * padded_width + letterbox.left;
         let end = start + letterbox.width;
         match vertical {
+            // Blending and normalising are separate loops over the row, so
+            // that each compiles to vector instructions.
             Vertical::Rgb => {
                 for c in 0..3 {
-                    blend_normalise(&upper[c], &lower[c], tap, &mut channels[c][start..end]);
+                    blend_fine(&upper[c], &lower[c], tap, &mut blended[c]);
+                    round_normalise_row(&blended[c], &mut channels[c][start..end]);
                 }
             }
             Vertical::Gray => {
-                blend_normalise(&upper[0], &lower[0], tap, &mut channels[0][start..end]);
+                blend_fine(&upper[0], &lower[0], tap, &mut blended[0]);
+                round_normalise_row(&blended[0], &mut channels[0][start..end]);
                 let [grey, rest @ ..] = &mut channels[..] else {
                     unreachable!("the net input has three channels");
                 };
@@ -417,19 +518,14 @@ fn resize_image(
                 for c in 0..3 {
                     blend_fine(&upper[c], &lower[c], tap, &mut blended[c]);
                 }
-                let [red, green, blue] = &mut channels[..] else {
-                    unreachable!("the net input has three channels");
-                };
-                let outputs = red[start..end]
-                    .iter_mut()
-                    .zip(&mut green[start..end])
-                    .zip(&mut blue[start..end]);
+                let [red, green, blue] = converted;
+                let outputs = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
                 let values = blended[0].iter().zip(&blended[1]).zip(&blended[2]);
                 for (((red, green), blue), ((y, u), v)) in outputs.zip(values) {
-                    let [r, g, b] = tables.rgb(*y as usize, *u as usize, *v as usize);
-                    *red = normalise(r);
-                    *green = normalise(g);
-                    *blue = normalise(b);
+                    [*red, *green, *blue] = tables.rgb(*y as usize, *u as usize, *v as usize);
+                }
+                for c in 0..3 {
+                    normalise_row(&converted[c], &mut channels[c][start..end]);
                 }
             }
         }
@@ -473,8 +569,14 @@ pub fn resize_normalize(
         ColourModel::Rgb => resize_image(image, Vertical::Rgb, letterbox, input, scratch),
         ColourModel::Gray => resize_image(image, Vertical::Gray, letterbox, input, scratch),
         ColourModel::Yuv(matrix) => {
-            let tables = YuvTables::new(&matrix);
+            // The tables are kept with the frame size tables in `scratch`;
+            // they are taken out so that both can be borrowed.
+            let tables = match scratch.yuv_tables.take() {
+                Some((cached, tables)) if cached == matrix => tables,
+                _ => Box::new(YuvTables::new(&matrix)),
+            };
             resize_image(image, Vertical::Yuv(&tables), letterbox, input, scratch);
+            scratch.yuv_tables = Some((matrix, tables));
         }
     }
 }

@@ -324,7 +324,8 @@ mod tests {
         // 5x3 I420: Y 5x3, U and V 3x2 each.
         let (mut y, mut u, mut v) = (vec![0u8; 15], vec![0u8; 6], vec![0u8; 6]);
         let layout = PixelLayout::planar_yuv(1, 1, YuvMatrix::BT601);
-        let mut canvas = FrameCanvas::new(vec![&mut y, &mut u, &mut v], vec![5, 3, 3], 5, 3, layout);
+        let mut canvas =
+            FrameCanvas::new(vec![&mut y, &mut u, &mut v], vec![5, 3, 3], 5, 3, layout);
         let [green_y, green_u, green_v] = YuvMatrix::BT601.from_rgb(BOX_COLOUR);
 
         // Pixels 1..3 of row 1: luma exactly there, chroma of the 2x2
