@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Once, OnceLock};
 
-use common::process::{assert_success, gst_command, plugin_dir, profile_dir, run};
+use common::process::{assert_success, gst_command, plugin_dir, run, work_dir};
 use common::{SCORE_TOLERANCE, at_threshold, load_reference, model_dir, shared_dir, still};
 use gst::prelude::*;
 use gstscrfd::meta::{DetectedFace, faces};
@@ -95,9 +95,7 @@ fn c_example() -> PathBuf {
             );
             assert_success(&flags, "pkg-config");
 
-            let dir = profile_dir().join("c-examples");
-            std::fs::create_dir_all(&dir).unwrap();
-            let executable = dir.join("print_faces");
+            let executable = work_dir("c-examples").join("print_faces");
             let compiler = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
             let compiled = run(
                 Command::new(compiler)
@@ -344,8 +342,7 @@ fn check_bad_input(example: Example) {
 
 /// Runs `example` where GStreamer finds no plugins at all.
 fn check_plugin_missing(example: Example) {
-    let empty = profile_dir().join("empty-plugin-dir");
-    std::fs::create_dir_all(&empty).unwrap();
+    let empty = work_dir("empty-plugin-dir");
     let mut command = example.command(&empty);
     command
         .env("GST_PLUGIN_SYSTEM_PATH", &empty)

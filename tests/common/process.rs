@@ -5,6 +5,7 @@ use std::ffi::OsStr;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// Returns the profile folder (`target/<profile>`, or the same under
 /// CARGO_TARGET_DIR) that contains the test executable's `deps/` folder.
@@ -16,16 +17,48 @@ pub fn profile_dir() -> PathBuf {
         .to_owned()
 }
 
-/// Returns the folder with the `libgstscrfd.so` that `cargo test` built
-/// alongside this test.
-pub fn plugin_dir() -> PathBuf {
-    let dir = profile_dir();
-    assert!(
-        dir.join("libgstscrfd.so").is_file(),
-        "libgstscrfd.so not found in {}; run the tests with `cargo test`, which builds it",
-        dir.display()
-    );
+/// Returns a folder for the files that tests write, `test-work` beside the
+/// profile folder. It must not be inside the profile folder: GStreamer
+/// searches the folders of GST_PLUGIN_PATH recursively, so a plugin that a
+/// test builds or installs there would compete with the one under test.
+pub fn work_dir(name: &str) -> PathBuf {
+    let profile = profile_dir();
+    let dir = profile
+        .parent()
+        .unwrap_or_else(|| panic!("{} has no parent folder", profile.display()))
+        .join("test-work")
+        .join(name);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("creating {} failed: {e}", dir.display()));
     dir
+}
+
+/// Returns a folder that contains only the `libgstscrfd.so` built with
+/// this test, for GST_PLUGIN_PATH.
+///
+/// `cargo test` writes the plugin to `deps/` and copies it to the profile
+/// folder only on `cargo build`, so `target/<profile>/libgstscrfd.so` can
+/// be stale. `deps/` itself is no plugin folder: it contains every
+/// dependency's shared libraries, which GStreamer would try to load.
+pub fn plugin_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let built = profile_dir().join("deps/libgstscrfd.so");
+        assert!(
+            built.is_file(),
+            "{} not found; run the tests with `cargo test`, which builds it",
+            built.display()
+        );
+        // A new name, then a rename, so that no other test process ever
+        // sees a partly written plugin.
+        let dir = work_dir("plugin");
+        let partial = dir.join(format!("libgstscrfd.so.{}", std::process::id()));
+        std::fs::copy(&built, &partial)
+            .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
+        std::fs::rename(&partial, dir.join("libgstscrfd.so")).unwrap();
+        dir
+    })
+    .clone()
 }
 
 /// Returns a command for `program` that finds the plugin through
@@ -40,12 +73,12 @@ pub fn gst_command(program: impl AsRef<OsStr>, plugin_dir: &Path) -> Command {
     command
 }
 
-/// Returns a registry cache file per plugin folder, in the profile folder.
+/// Returns a registry cache file per plugin folder.
 fn registry_file(plugin_dir: &Path) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     plugin_dir.hash(&mut hasher);
-    profile_dir().join(format!("gst-registry-{:016x}.bin", hasher.finish()))
+    work_dir("gst-registry").join(format!("{:016x}.bin", hasher.finish()))
 }
 
 /// Runs `command` and returns its output. Panics when the program is
