@@ -15,6 +15,8 @@ packages=(
     python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
     # Building and installing the plugin with meson.
     meson ninja-build
+    # Downloads in fetch-models.sh, and its test against a local server.
+    curl
 )
 
 missing=()
