@@ -11,6 +11,12 @@ packages=(
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-plugins-ugly gstreamer1.0-libav
+    # The Python example: PyGObject and the GStreamer typelibs.
+    python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+    # Building and installing the plugin with meson.
+    meson ninja-build
+    # Downloads in fetch-models.sh, and its test against a local server.
+    curl
 )
 
 missing=()

@@ -2,6 +2,8 @@
 //! reference detections.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
