@@ -55,19 +55,24 @@ fn median(mut times: Vec<Duration>) -> f64 {
     times[times.len() / 2].as_secs_f64() * 1e3
 }
 
-/// Returns the median time of `f` in milliseconds.
-fn measure(mut f: impl FnMut()) -> f64 {
+/// Returns the median times of the functions in milliseconds. The runs
+/// are interleaved (one of each in turn), so that a change in machine load
+/// affects every function alike.
+fn measure<const N: usize>(mut functions: [&mut dyn FnMut(); N]) -> [f64; N] {
     for _ in 0..WARMUP.min(samples()) {
-        f();
+        for f in functions.iter_mut() {
+            f();
+        }
     }
-    let times = (0..samples())
-        .map(|_| {
+    let mut times: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(samples()));
+    for _ in 0..samples() {
+        for (f, times) in functions.iter_mut().zip(times.iter_mut()) {
             let start = Instant::now();
             f();
-            start.elapsed()
-        })
-        .collect();
-    median(times)
+            times.push(start.elapsed());
+        }
+    }
+    times.map(median)
 }
 
 /// The full ncnn preprocessing of packed RGB: resize, pad, normalise.
@@ -112,7 +117,7 @@ fn main() {
     );
     let letterbox = Letterbox::new(1920, 1080, 640).unwrap();
     println!(
-        "1920x1080 into {}x{} (padded {}x{}), median of {} runs after {} warm-up runs, one thread\n",
+        "1920x1080 into {}x{} (padded {}x{}), median of {} interleaved runs after {} warm-up runs\n",
         letterbox.width,
         letterbox.height,
         letterbox.padded_width,
@@ -138,10 +143,6 @@ fn main() {
     let rgb_stride = rgb_info.stride()[0] as usize;
     let rgb_frame = frame_of(&rgb_buffer, &rgb_info);
     let rgb_data = rgb_frame.plane_data(0).unwrap();
-
-    let ncnn_ms = measure(|| {
-        std::hint::black_box(ncnn_preprocess(rgb_data, rgb_stride, &letterbox));
-    });
 
     let formats = [
         (VideoFormat::Rgb, PixelLayout::RGB),
@@ -221,15 +222,20 @@ fn main() {
             .collect();
         let image = Image::new(1920, 1080, layout, &planes).unwrap();
 
-        let fused_ms = measure(|| {
+        let mut fused = || {
             resize_normalize(&image, &letterbox, &mut input, &mut scratch);
             std::hint::black_box(&input);
-        });
+        };
 
-        // (b): GStreamer's converter back to RGB, then ncnn.
+        // (a): ncnn's own preprocessing of the RGB frame.
+        let mut ncnn = || {
+            std::hint::black_box(ncnn_preprocess(rgb_data, rgb_stride, &letterbox));
+        };
+
+        // (b): GStreamer's converter to RGB, then (a).
         let to_rgb = gst_video::VideoConverter::new(&info, &rgb_info, None).unwrap();
         let mut converted = gst::Buffer::with_size(rgb_info.size()).unwrap();
-        let convert_ms = measure(|| {
+        let mut convert_then_ncnn = || {
             {
                 let mut out = gst_video::VideoFrameRef::from_buffer_ref_writable(
                     converted.get_mut().unwrap(),
@@ -240,7 +246,10 @@ fn main() {
             }
             let map = converted.map_readable().unwrap();
             std::hint::black_box(ncnn_preprocess(&map, rgb_stride, &letterbox));
-        });
+        };
+
+        let [fused_ms, ncnn_ms, convert_ms] =
+            measure([&mut fused, &mut ncnn, &mut convert_then_ncnn]);
 
         println!(
             "{:<6} {:>10.3} {:>10.3} {:>12.3} {:>10.2} {:>10.2}",

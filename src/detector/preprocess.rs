@@ -38,8 +38,6 @@ struct Tap {
 #[derive(Debug, Default)]
 pub struct Scratch {
     key: Option<(PixelLayout, usize, usize, usize, usize)>,
-    /// Conversion tables of the last YUV matrix.
-    yuv_tables: Option<(YuvMatrix, Box<YuvTables>)>,
     rows: Vec<Tap>,
     /// Horizontal weights, one pair per output column.
     column_weights: Vec<[i32; 2]>,
@@ -131,61 +129,60 @@ impl Scratch {
 /// 8 bits first means only the final RGB value is rounded.
 const BLEND_FRACTION_BITS: u32 = 2;
 
-/// Entries per table: every 8-bit sample value with its fractional bits.
-const TABLE_SIZE: usize = 256 << BLEND_FRACTION_BITS;
+/// Fractional bits of the fixed-point YUV to RGB coefficients.
+const COEFFICIENT_BITS: u32 = 14;
 
-/// Fixed-point YUV to RGB tables for one matrix, indexed by samples with
-/// `BLEND_FRACTION_BITS` fractional bits, holding values with 16
-/// fractional bits: R = Y + V term, G = Y + U term + V term, B = Y + U term.
-#[derive(Debug)]
-struct YuvTables {
-    luma: Box<[i32; TABLE_SIZE]>,
-    red_v: Box<[i32; TABLE_SIZE]>,
-    green_u: Box<[i32; TABLE_SIZE]>,
-    green_v: Box<[i32; TABLE_SIZE]>,
-    blue_u: Box<[i32; TABLE_SIZE]>,
+/// Fixed-point YUV to RGB conversion for one matrix, for samples with
+/// `BLEND_FRACTION_BITS` fractional bits. Plain arithmetic rather than
+/// lookup tables keeps the working set in the first-level cache, and the
+/// row loop compiles to vector instructions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct YuvCoefficients {
+    /// Black level of luma, with the samples' fractional bits.
+    luma_offset: i32,
+    luma: i32,
+    red_v: i32,
+    green_u: i32,
+    green_v: i32,
+    blue_u: i32,
 }
 
-impl YuvTables {
-    fn new(matrix: &YuvMatrix) -> YuvTables {
-        const ONE: f64 = 65536.0;
-        let table = || Box::new([0; TABLE_SIZE]);
-        let mut tables = YuvTables {
-            luma: table(),
-            red_v: table(),
-            green_u: table(),
-            green_v: table(),
-            blue_u: table(),
-        };
-        // to_rgb is linear in each sample, so each table holds the change
-        // one sample makes relative to neutral chroma (128) or zero luma.
-        let zero = matrix.to_rgb(0.0, 128.0, 128.0)[0];
-        for i in 0..TABLE_SIZE {
-            let v = i as f64 / (1 << BLEND_FRACTION_BITS) as f64;
-            let luma = matrix.to_rgb(v, 128.0, 128.0)[0];
-            let from_u = matrix.to_rgb(0.0, v, 128.0);
-            let from_v = matrix.to_rgb(0.0, 128.0, v);
-            // Half a step of rounding goes into the luma table.
-            tables.luma[i] = (luma * ONE).round() as i32 + (1 << 15);
-            tables.red_v[i] = ((from_v[0] - zero) * ONE).round() as i32;
-            tables.green_u[i] = ((from_u[1] - zero) * ONE).round() as i32;
-            tables.green_v[i] = ((from_v[1] - zero) * ONE).round() as i32;
-            tables.blue_u[i] = ((from_u[2] - zero) * ONE).round() as i32;
+impl YuvCoefficients {
+    fn new(matrix: &YuvMatrix) -> YuvCoefficients {
+        // to_rgb is affine: its slopes per sample step are the coefficients.
+        let origin = matrix.to_rgb(0.0, 128.0, 128.0);
+        let luma_slope = matrix.to_rgb(1.0, 128.0, 128.0)[0] - origin[0];
+        let along_u = matrix.to_rgb(0.0, 129.0, 128.0);
+        let along_v = matrix.to_rgb(0.0, 128.0, 129.0);
+        let scale = (1u32 << (COEFFICIENT_BITS - BLEND_FRACTION_BITS)) as f64;
+        let fixed = |slope: f64| (slope * scale).round() as i32;
+        YuvCoefficients {
+            luma_offset: (-origin[0] / luma_slope * (1 << BLEND_FRACTION_BITS) as f64).round()
+                as i32,
+            luma: fixed(luma_slope),
+            red_v: fixed(along_v[0] - origin[0]),
+            green_u: fixed(along_u[1] - origin[1]),
+            green_v: fixed(along_v[1] - origin[1]),
+            blue_u: fixed(along_u[2] - origin[2]),
         }
-        tables
     }
 
-    /// Converts Y, U, V with `BLEND_FRACTION_BITS` fractional bits to
-    /// rounded 8-bit RGB.
-    #[inline(always)]
-    fn rgb(&self, y: usize, u: usize, v: usize) -> [i16; 3] {
-        let (y, u, v) = (y % TABLE_SIZE, u % TABLE_SIZE, v % TABLE_SIZE);
-        let luma = self.luma[y];
-        [
-            ((luma + self.red_v[v]) >> 16).clamp(0, 255) as i16,
-            ((luma + self.green_u[u] + self.green_v[v]) >> 16).clamp(0, 255) as i16,
-            ((luma + self.blue_u[u]) >> 16).clamp(0, 255) as i16,
-        ]
+    /// Converts rows of Y, U, V (with `BLEND_FRACTION_BITS` fractional
+    /// bits) to rounded 8-bit red, green and blue rows.
+    fn convert_rows(&self, yuv: &[Vec<i16>; 3], rgb: &mut [Vec<i16>; 3]) {
+        let neutral = 128 << BLEND_FRACTION_BITS;
+        let round = 1 << (COEFFICIENT_BITS - 1);
+        let [red, green, blue] = rgb;
+        let outputs = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
+        let inputs = yuv[0].iter().zip(&yuv[1]).zip(&yuv[2]);
+        for (((red, green), blue), ((&y, &u), &v)) in outputs.zip(inputs) {
+            let luma = self.luma * (y as i32 - self.luma_offset) + round;
+            let (u, v) = (u as i32 - neutral, v as i32 - neutral);
+            *red = ((luma + self.red_v * v) >> COEFFICIENT_BITS).clamp(0, 255) as i16;
+            *green = ((luma + self.green_u * u + self.green_v * v) >> COEFFICIENT_BITS)
+                .clamp(0, 255) as i16;
+            *blue = ((luma + self.blue_u * u) >> COEFFICIENT_BITS).clamp(0, 255) as i16;
+        }
     }
 }
 
@@ -378,7 +375,7 @@ enum Vertical<'a> {
     /// The channels are Y, U, V: blended in YUV, then converted, which is
     /// the usual order for scaling YUV video and converts each output pixel
     /// once.
-    Yuv(&'a YuvTables),
+    Yuv(&'a YuvCoefficients),
 }
 
 /// Source rows held by an upper and a lower row buffer.
@@ -514,16 +511,11 @@ fn resize_image(
                     channel[start..end].copy_from_slice(&grey[start..end]);
                 }
             }
-            Vertical::Yuv(tables) => {
+            Vertical::Yuv(coefficients) => {
                 for c in 0..3 {
                     blend_fine(&upper[c], &lower[c], tap, &mut blended[c]);
                 }
-                let [red, green, blue] = converted;
-                let outputs = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
-                let values = blended[0].iter().zip(&blended[1]).zip(&blended[2]);
-                for (((red, green), blue), ((y, u), v)) in outputs.zip(values) {
-                    [*red, *green, *blue] = tables.rgb(*y as usize, *u as usize, *v as usize);
-                }
+                coefficients.convert_rows(blended, converted);
                 for c in 0..3 {
                     normalise_row(&converted[c], &mut channels[c][start..end]);
                 }
@@ -569,14 +561,14 @@ pub fn resize_normalize(
         ColourModel::Rgb => resize_image(image, Vertical::Rgb, letterbox, input, scratch),
         ColourModel::Gray => resize_image(image, Vertical::Gray, letterbox, input, scratch),
         ColourModel::Yuv(matrix) => {
-            // The tables are kept with the frame size tables in `scratch`;
-            // they are taken out so that both can be borrowed.
-            let tables = match scratch.yuv_tables.take() {
-                Some((cached, tables)) if cached == matrix => tables,
-                _ => Box::new(YuvTables::new(&matrix)),
-            };
-            resize_image(image, Vertical::Yuv(&tables), letterbox, input, scratch);
-            scratch.yuv_tables = Some((matrix, tables));
+            let coefficients = YuvCoefficients::new(&matrix);
+            resize_image(
+                image,
+                Vertical::Yuv(&coefficients),
+                letterbox,
+                input,
+                scratch,
+            );
         }
     }
 }
