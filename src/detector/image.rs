@@ -120,6 +120,27 @@ impl YuvMatrix {
     }
 }
 
+/// Where subsampled chroma samples sit relative to the luma samples they
+/// cover: cosited with the first one, or centred between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChromaSiting {
+    pub cosited_horizontally: bool,
+    pub cosited_vertically: bool,
+}
+
+impl ChromaSiting {
+    /// Centred both ways, as in JPEG.
+    pub const CENTRED: ChromaSiting = ChromaSiting {
+        cosited_horizontally: false,
+        cosited_vertically: false,
+    };
+    /// Cosited horizontally, centred vertically, as in MPEG-2 and H.264.
+    pub const MPEG2: ChromaSiting = ChromaSiting {
+        cosited_horizontally: true,
+        cosited_vertically: false,
+    };
+}
+
 /// How the colour components of a pixel are to be read.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ColourModel {
@@ -137,6 +158,8 @@ pub struct PixelLayout {
     pub model: ColourModel,
     /// Red, green, blue; or Y, U, V; or the grey component first.
     pub components: [Component; 3],
+    /// Position of subsampled components; unused without subsampling.
+    pub chroma_siting: ChromaSiting,
 }
 
 impl PixelLayout {
@@ -153,6 +176,7 @@ impl PixelLayout {
     pub const GRAY8: PixelLayout = PixelLayout {
         model: ColourModel::Gray,
         components: [Component::new(0, 0, 1, 0, 0); 3],
+        chroma_siting: ChromaSiting::CENTRED,
     };
 
     /// One plane of `bytes_per_pixel`-byte pixels with red, green and blue
@@ -165,11 +189,13 @@ impl PixelLayout {
                 Component::new(0, offsets[1], bytes_per_pixel, 0, 0),
                 Component::new(0, offsets[2], bytes_per_pixel, 0, 0),
             ],
+            chroma_siting: ChromaSiting::CENTRED,
         }
     }
 
     /// Three planes Y, U, V with chroma subsampled by 2^`x_shift` and
-    /// 2^`y_shift`: I420 and YV12 (1, 1), Y42B (1, 0), Y444 (0, 0).
+    /// 2^`y_shift`: I420 and YV12 (1, 1), Y42B (1, 0), Y444 (0, 0). The
+    /// constructors of subsampled layouts assume MPEG-2 chroma siting.
     pub const fn planar_yuv(x_shift: u32, y_shift: u32, matrix: YuvMatrix) -> PixelLayout {
         PixelLayout {
             model: ColourModel::Yuv(matrix),
@@ -178,6 +204,11 @@ impl PixelLayout {
                 Component::new(1, 0, 1, x_shift, y_shift),
                 Component::new(2, 0, 1, x_shift, y_shift),
             ],
+            chroma_siting: if x_shift == 0 && y_shift == 0 {
+                ChromaSiting::CENTRED
+            } else {
+                ChromaSiting::MPEG2
+            },
         }
     }
 
@@ -192,6 +223,7 @@ impl PixelLayout {
                 Component::new(1, u, 2, 1, 1),
                 Component::new(1, v, 2, 1, 1),
             ],
+            chroma_siting: ChromaSiting::MPEG2,
         }
     }
 
@@ -206,6 +238,7 @@ impl PixelLayout {
                 Component::new(0, offsets[1], 4, 1, 0),
                 Component::new(0, offsets[2], 4, 1, 0),
             ],
+            chroma_siting: ChromaSiting::MPEG2,
         }
     }
 
@@ -349,12 +382,12 @@ impl<'a> Image<'a> {
         &plane.data[y * plane.stride..]
     }
 
-    /// Returns component `index` from the sample of column 0 in image row
-    /// `y` on.
-    pub(crate) fn component_row(&self, index: usize, y: usize) -> &'a [u8] {
+    /// Returns row `row` of component `index` (counted in the component's
+    /// own, possibly subsampled rows) from its first sample on.
+    pub(crate) fn component_samples(&self, index: usize, row: usize) -> &'a [u8] {
         let component = &self.layout.components[index];
         let plane = &self.planes[component.plane];
-        &plane.data[(y >> component.y_shift) * plane.stride + component.offset..]
+        &plane.data[row * plane.stride + component.offset..]
     }
 }
 

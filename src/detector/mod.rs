@@ -35,7 +35,9 @@ mod preprocess;
 use std::path::{Path, PathBuf};
 
 pub use decode::{FeatureMap, HeadMaps, ShapeError, generate_candidates, non_max_suppression};
-pub use image::{ColourModel, Component, Image, ImageError, PixelLayout, Plane, YuvMatrix};
+pub use image::{
+    ChromaSiting, ColourModel, Component, Image, ImageError, PixelLayout, Plane, YuvMatrix,
+};
 pub use letterbox::Letterbox;
 pub use model::{HeadOutputs, LANDMARKS, ModelInfo, STRIDES};
 pub use preprocess::{MEAN, NORM, PAD_VALUE, Scratch, new_input, resize_normalize};

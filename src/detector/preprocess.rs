@@ -38,12 +38,8 @@ struct Tap {
 #[derive(Debug, Default)]
 pub struct Scratch {
     key: Option<(PixelLayout, usize, usize, usize, usize)>,
-    rows: Vec<Tap>,
-    /// Horizontal weights, one pair per output column.
-    column_weights: Vec<[i32; 2]>,
-    /// Byte offsets of the two horizontal taps of each output column
-    /// inside a row of each component.
-    column_offsets: [Vec<[u32; 2]>; 3],
+    /// Resize tables of each colour component.
+    components: [ComponentTaps; 3],
     /// Horizontally resized source rows, one plane per colour channel.
     upper: [Vec<i16>; 3],
     lower: [Vec<i16>; 3],
@@ -51,6 +47,63 @@ pub struct Scratch {
     blended: [Vec<i16>; 3],
     /// Those values converted to 8-bit RGB.
     converted: [Vec<i16>; 3],
+}
+
+/// The resize of one colour component: its taps in its own samples.
+#[derive(Debug, Default)]
+struct ComponentTaps {
+    /// Vertical taps in component rows, one per output row.
+    rows: Vec<Tap>,
+    /// Horizontal weights, one pair per output column.
+    column_weights: Vec<[i32; 2]>,
+    /// Byte offsets of the two horizontal taps of each output column
+    /// inside a component row.
+    column_offsets: Vec<[u32; 2]>,
+}
+
+/// Computes the taps of one axis of a component with `samples` samples,
+/// subsampled by 2^`shift` from an image axis of `image_size` pixels, for
+/// `target` output pixels.
+///
+/// Full-resolution components use ncnn's own arithmetic. Subsampled ones
+/// are interpolated at the chroma position of each output pixel: the luma
+/// position divided by the subsampling, shifted by half a luma pixel for
+/// centred siting.
+fn compute_component_taps(
+    samples: usize,
+    image_size: usize,
+    target: usize,
+    shift: u32,
+    cosited: bool,
+) -> Vec<Tap> {
+    if shift == 0 {
+        return compute_taps(samples, target);
+    }
+    let scale = image_size as f64 / target as f64;
+    let factor = (1u32 << shift) as f64;
+    (0..target)
+        .map(|d| {
+            let luma = (d as f64 + 0.5) * scale - 0.5;
+            let position = if cosited {
+                luma / factor
+            } else {
+                (luma + 0.5) / factor - 0.5
+            };
+            let (first, fraction) = if samples < 2 || position <= 0.0 {
+                (0, 0.0)
+            } else if position >= (samples - 1) as f64 {
+                (samples - 2, 1.0)
+            } else {
+                (position.floor() as usize, position - position.floor())
+            };
+            Tap {
+                first,
+                second: (first + 1).min(samples - 1),
+                weight_first: ((1.0 - fraction) * WEIGHT_SCALE as f64).round() as i16,
+                weight_second: (fraction * WEIGHT_SCALE as f64).round() as i16,
+            }
+        })
+        .collect()
 }
 
 /// Computes the taps of one axis as ncnn's resize does, in the same mix of
@@ -95,27 +148,46 @@ fn saturate_to_i16(x: f32) -> i16 {
 
 impl Scratch {
     fn prepare(&mut self, layout: &PixelLayout, letterbox: &Letterbox) {
-        let (source_width, source_height) = (letterbox.image_width, letterbox.image_height);
+        let (image_width, image_height) = (letterbox.image_width, letterbox.image_height);
         let (width, height) = (letterbox.width, letterbox.height);
-        let key = Some((*layout, source_width, source_height, width, height));
+        let key = Some((*layout, image_width, image_height, width, height));
         if self.key == key {
             return;
         }
         self.key = key;
 
-        let columns = compute_taps(source_width, width);
-        self.rows = compute_taps(source_height, height);
-        self.column_weights = columns
-            .iter()
-            .map(|tap| [tap.weight_first as i32, tap.weight_second as i32])
-            .collect();
-        for (offsets, component) in self.column_offsets.iter_mut().zip(&layout.components) {
-            let offset = |x: usize| ((x >> component.x_shift) * component.step) as u32;
-            *offsets = columns
+        let siting = layout.chroma_siting;
+        for (taps, component) in self.components.iter_mut().zip(&layout.components) {
+            let (columns, rows) = component.samples(image_width, image_height);
+            let column_taps = compute_component_taps(
+                columns,
+                image_width,
+                width,
+                component.x_shift,
+                siting.cosited_horizontally,
+            );
+            taps.rows = compute_component_taps(
+                rows,
+                image_height,
+                height,
+                component.y_shift,
+                siting.cosited_vertically,
+            );
+            taps.column_weights = column_taps
                 .iter()
-                .map(|tap| [offset(tap.first), offset(tap.second)])
+                .map(|tap| [tap.weight_first as i32, tap.weight_second as i32])
+                .collect();
+            taps.column_offsets = column_taps
+                .iter()
+                .map(|tap| {
+                    [
+                        (tap.first * component.step) as u32,
+                        (tap.second * component.step) as u32,
+                    ]
+                })
                 .collect();
         }
+
         let rows = self.upper.iter_mut().chain(&mut self.lower);
         for row in rows.chain(&mut self.blended).chain(&mut self.converted) {
             row.clear();
@@ -424,9 +496,7 @@ fn resize_image(
     scratch.prepare(&layout, letterbox);
     let horizontal = Horizontal::for_layout(&layout, image.width());
     let Scratch {
-        rows,
-        column_weights,
-        column_offsets,
+        components,
         upper,
         lower,
         blended,
@@ -440,9 +510,11 @@ fn resize_image(
     // Rows held per component; packed layouts use the first entry for all.
     let mut held: [HeldRows; 3] = [(None, None); 3];
 
-    for (dy, tap) in rows.iter().enumerate() {
+    for dy in 0..letterbox.height {
         match horizontal {
             Horizontal::Packed(resize_one, resize_pair) => {
+                let taps = &components[0];
+                let tap = &taps.rows[dy];
                 update_rows(
                     &mut held[0],
                     [tap.first, tap.second],
@@ -451,14 +523,19 @@ fn resize_image(
                     |y, out| {
                         resize_one(
                             image.plane_row(0, y),
-                            column_weights,
-                            &column_offsets[0],
+                            &taps.column_weights,
+                            &taps.column_offsets,
                             out,
                         )
                     },
                     |ys, upper, lower| {
                         let rows = ys.map(|y| image.plane_row(0, y));
-                        resize_pair(rows, column_weights, &column_offsets[0], [upper, lower]);
+                        resize_pair(
+                            rows,
+                            &taps.column_weights,
+                            &taps.column_offsets,
+                            [upper, lower],
+                        );
                     },
                 );
             }
@@ -466,23 +543,19 @@ fn resize_image(
                 // Subsampled components repeat rows, so each component
                 // keeps its own held rows.
                 for c in 0..count {
-                    let y_shift = layout.components[c].y_shift;
-                    let (offsets, weights) = (&column_offsets[c], &column_weights[..]);
+                    let taps = &components[c];
+                    let tap = &taps.rows[dy];
+                    let (weights, offsets) = (&taps.column_weights, &taps.column_offsets);
                     update_rows(
                         &mut held[c],
-                        [tap.first >> y_shift, tap.second >> y_shift],
+                        [tap.first, tap.second],
                         &mut upper[c],
                         &mut lower[c],
                         |row, out| {
-                            resize_channel(
-                                image.component_row(c, row << y_shift),
-                                weights,
-                                offsets,
-                                out,
-                            )
+                            resize_channel(image.component_samples(c, row), weights, offsets, out)
                         },
                         |rows, upper, lower| {
-                            let rows = rows.map(|row| image.component_row(c, row << y_shift));
+                            let rows = rows.map(|row| image.component_samples(c, row));
                             resize_channel_pair(rows, weights, offsets, [upper, lower]);
                         },
                     );
@@ -492,17 +565,18 @@ fn resize_image(
 
         let start = (letterbox.top + dy) * padded_width + letterbox.left;
         let end = start + letterbox.width;
+        let row_tap = |c: usize| &components[c].rows[dy];
         match vertical {
             // Blending and normalising are separate loops over the row, so
             // that each compiles to vector instructions.
             Vertical::Rgb => {
                 for c in 0..3 {
-                    blend_fine(&upper[c], &lower[c], tap, &mut blended[c]);
+                    blend_fine(&upper[c], &lower[c], row_tap(c), &mut blended[c]);
                     round_normalise_row(&blended[c], &mut channels[c][start..end]);
                 }
             }
             Vertical::Gray => {
-                blend_fine(&upper[0], &lower[0], tap, &mut blended[0]);
+                blend_fine(&upper[0], &lower[0], row_tap(0), &mut blended[0]);
                 round_normalise_row(&blended[0], &mut channels[0][start..end]);
                 let [grey, rest @ ..] = &mut channels[..] else {
                     unreachable!("the net input has three channels");
@@ -513,7 +587,7 @@ fn resize_image(
             }
             Vertical::Yuv(coefficients) => {
                 for c in 0..3 {
-                    blend_fine(&upper[c], &lower[c], tap, &mut blended[c]);
+                    blend_fine(&upper[c], &lower[c], row_tap(c), &mut blended[c]);
                 }
                 coefficients.convert_rows(blended, converted);
                 for c in 0..3 {

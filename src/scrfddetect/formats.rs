@@ -3,7 +3,7 @@
 
 use gst_video::{VideoColorMatrix, VideoColorRange, VideoFormat};
 
-use crate::detector::{ColourModel, Component, PixelLayout, YuvMatrix};
+use crate::detector::{ChromaSiting, ColourModel, Component, PixelLayout, YuvMatrix};
 
 /// Accepted formats: what cameras, decoders and converters deliver, so no
 /// `videoconvert` is needed in front of the element.
@@ -50,9 +50,37 @@ pub fn yuv_matrix(info: &gst_video::VideoInfo) -> YuvMatrix {
     }
 }
 
-/// Describes the pixels of `info` for the detector, from GStreamer's own
-/// component table of the format.
-pub fn pixel_layout(info: &gst_video::VideoInfo) -> Result<PixelLayout, String> {
+/// Reads the chroma siting from the `chroma-site` field of `caps`.
+///
+/// GStreamer 1.22's `gst_video_info_from_caps()` turns every named siting
+/// ("mpeg2", "jpeg", "dv") into "none", so the field is parsed here: a
+/// name, or flags joined by `+` (`h-cosited`, `v-cosited`). Caps without
+/// the field mean centred siting, GStreamer's default.
+pub fn chroma_siting(caps: &gst::CapsRef) -> ChromaSiting {
+    let field = caps
+        .structure(0)
+        .and_then(|s| s.get::<&str>("chroma-site").ok());
+    let mut siting = ChromaSiting::CENTRED;
+    for flag in field.unwrap_or("jpeg").split('+') {
+        match flag {
+            "mpeg2" | "h-cosited" => siting.cosited_horizontally = true,
+            "v-cosited" => siting.cosited_vertically = true,
+            "dv" | "cosited" => {
+                siting.cosited_horizontally = true;
+                siting.cosited_vertically = true;
+            }
+            _ => {}
+        }
+    }
+    siting
+}
+
+/// Describes the pixels of `info` (negotiated from `caps`) for the
+/// detector, from GStreamer's own component table of the format.
+pub fn pixel_layout(
+    info: &gst_video::VideoInfo,
+    caps: &gst::CapsRef,
+) -> Result<PixelLayout, String> {
     let format = info.format();
     if !FORMATS.contains(&format) {
         return Err(format!(
@@ -87,19 +115,30 @@ pub fn pixel_layout(info: &gst_video::VideoInfo) -> Result<PixelLayout, String> 
         ColourModel::Gray => [component(0); 3],
         _ => [component(0), component(1), component(2)],
     };
-    Ok(PixelLayout { model, components })
+    Ok(PixelLayout {
+        model,
+        components,
+        chroma_siting: chroma_siting(caps),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The layout of `format`, with the chroma siting of the detector's
+    /// constructors (MPEG-2) for subsampled formats.
     fn layout(format: VideoFormat, width: u32, height: u32) -> PixelLayout {
         gst::init().unwrap();
         let info = gst_video::VideoInfo::builder(format, width, height)
             .build()
             .unwrap();
-        pixel_layout(&info).unwrap()
+        let mut caps = info.to_caps().unwrap();
+        let subsampled = info.format_info().w_sub().iter().any(|&s| s > 0);
+        if subsampled {
+            caps.make_mut().set("chroma-site", "mpeg2");
+        }
+        pixel_layout(&info, &caps).unwrap()
     }
 
     #[test]
@@ -146,6 +185,30 @@ mod tests {
     }
 
     #[test]
+    fn chroma_siting_follows_caps() {
+        gst::init().unwrap();
+        let siting = |site: &str| {
+            let caps = gst::Caps::builder("video/x-raw")
+                .field("format", "I420")
+                .field("width", 64)
+                .field("height", 48)
+                .field("chroma-site", site)
+                .build();
+            chroma_siting(&caps)
+        };
+        assert_eq!(siting("mpeg2"), ChromaSiting::MPEG2);
+        assert_eq!(siting("jpeg"), ChromaSiting::CENTRED);
+        assert_eq!(siting("h-cosited"), ChromaSiting::MPEG2);
+        assert_eq!(
+            siting("cosited"),
+            ChromaSiting {
+                cosited_horizontally: true,
+                cosited_vertically: true
+            }
+        );
+    }
+
+    #[test]
     fn yv12_reads_u_from_third_plane() {
         let yv12 = layout(VideoFormat::Yv12, 8, 8);
         assert_eq!(yv12.components[1].plane, 2);
@@ -177,7 +240,7 @@ mod tests {
         let info = gst_video::VideoInfo::builder(VideoFormat::Rgb16, 8, 8)
             .build()
             .unwrap();
-        let err = pixel_layout(&info).unwrap_err();
+        let err = pixel_layout(&info, &info.to_caps().unwrap()).unwrap_err();
         assert!(err.contains("RGB16"), "{err}");
         assert!(err.contains("NV12"), "{err}");
     }

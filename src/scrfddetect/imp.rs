@@ -668,7 +668,7 @@ impl VideoFilterImpl for ScrfdDetect {
         _outcaps: &gst::Caps,
         _out_info: &gst_video::VideoInfo,
     ) -> Result<(), gst::LoggableError> {
-        let layout = formats::pixel_layout(in_info).map_err(|reason| {
+        let layout = formats::pixel_layout(in_info, incaps).map_err(|reason| {
             gst::loggable_error!(CAT, "Cannot use caps {}: {}", incaps, reason)
         })?;
         gst::debug!(
