@@ -2,6 +2,9 @@
 //!
 //! Each face is a `GstVideoRegionOfInterestMeta` of type `"face"` whose
 //! rectangle is the box clamped to the frame and rounded to whole pixels.
+//! Its `id` is its position among the face regions of the buffer: 0 for
+//! the first attached (the highest confidence), then 1, 2 and so on, so
+//! `gst_buffer_get_video_region_of_interest_meta_id()` finds each face.
 //! It carries these parameter structures:
 //!
 //! - `detection`, the structure Intel DL Streamer and other GStreamer
@@ -100,8 +103,13 @@ pub fn landmarks_structure(face: &Face) -> Option<gst::Structure> {
 }
 
 /// Attaches `face`, given in pixels of a `frame_width` x `frame_height`
-/// frame, as a region-of-interest meta with its parameter structures.
+/// frame, as a region-of-interest meta with its parameter structures and
+/// the next free face id.
 pub fn attach_face(buffer: &mut gst::BufferRef, face: &Face, frame_width: u32, frame_height: u32) {
+    let id = buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .filter(|meta| meta.roi_type() == ROI_TYPE)
+        .count();
     let rect = roi_rect(face, frame_width, frame_height);
     let clamp = |v: f32, limit: u32| (v as f64).clamp(0.0, limit as f64) / limit.max(1) as f64;
 
@@ -116,6 +124,7 @@ pub fn attach_face(buffer: &mut gst::BufferRef, face: &Face, frame_width: u32, f
         .build();
 
     let mut meta = VideoRegionOfInterestMeta::add(buffer, ROI_TYPE, rect);
+    meta.set_id(i32::try_from(id).unwrap_or(i32::MAX));
     meta.add_param(detection);
     if let Some(landmarks) = landmarks_structure(face) {
         meta.add_param(landmarks);
@@ -221,6 +230,11 @@ mod tests {
 
         let read = faces(&buffer);
         assert_eq!(read.len(), 2);
+        let ids: Vec<i32> = buffer
+            .iter_meta::<VideoRegionOfInterestMeta>()
+            .map(|m| m.id())
+            .collect();
+        assert_eq!(ids, [0, 1, 0]);
         assert_eq!(
             (read[0].x, read[0].y, read[0].width, read[0].height),
             (100, 51, 201, 239)

@@ -85,29 +85,20 @@ def read_faces(buffer):
     """Return the faces attached to `buffer`, in the order scrfddetect attached them."""
     # PyGObject 3.42 cannot cast the Gst.Meta from Buffer.get_meta() or
     # foreach_meta() to GstVideo.VideoRegionOfInterestMeta, and it does not
-    # expose Buffer.iterate_meta(). The typed lookup
-    # buffer_get_video_region_of_interest_meta_id() returns only the first
-    # ROI meta with a given id, and scrfddetect leaves every id at 0. So read
-    # the first ROI meta of a copy, remove it from the copy, and repeat.
-    # copy_region() with only the META flag makes a writable copy without
-    # pixels; Buffer.copy() would only add a reference to this read-only
-    # buffer.
-    # NOTE: ROI metas with an id other than 0, which only other elements
-    # set, are never visited.
-    remaining = buffer.copy_region(Gst.BufferCopyFlags.META, 0, buffer.get_size())
+    # expose Buffer.iterate_meta(). The typed lookup by id works, and
+    # scrfddetect numbers the faces of a buffer 0, 1, 2, ... in the order it
+    # attaches them.
     faces = []
+    face_id = 0
     while True:
-        roi = GstVideo.buffer_get_video_region_of_interest_meta_id(remaining, 0)
+        roi = GstVideo.buffer_get_video_region_of_interest_meta_id(buffer, face_id)
         if roi is None:
             return faces
         if GLib.quark_to_string(roi.roi_type) == "face":
             face = read_face(roi)
             if face is not None:
                 faces.append(face)
-        if not remaining.remove_meta(roi.meta):
-            raise RuntimeError(
-                "could not remove a region-of-interest meta from the buffer copy"
-            )
+        face_id += 1
 
 
 def build_pipeline(path, properties):
