@@ -126,7 +126,8 @@ fn glyph(c: char) -> [u8; 7] {
 /// above (`x`, `y`), or just below it when the box touches the top edge.
 fn draw_label(canvas: &mut impl Canvas, x: i64, y: i64, score: f32, line: i64) {
     let text = format!("{:.2}", score.clamp(0.0, 1.0));
-    let scale = line;
+    // Glyphs are 5x7 pixels at scale 1, too small to read on most frames.
+    let scale = line + 1;
     let margin = scale;
     let advance = (GLYPH_WIDTH + 1) * scale;
     let label_width = advance * text.len() as i64 + margin;
