@@ -108,19 +108,74 @@ impl Default for DetectParams {
     }
 }
 
-/// The net input of the last frame, kept to reuse its allocation and
-/// padding while the frame size stays the same.
-struct Input {
+/// A frame scaled, padded and normalised into a net input, with the
+/// placement that maps faces back to the frame.
+#[derive(Debug)]
+pub struct NetInput {
     letterbox: Letterbox,
     mat: Mat,
 }
 
-/// A loaded SCRFD model and the scratch memory reused between frames.
+impl NetInput {
+    pub fn letterbox(&self) -> &Letterbox {
+        &self.letterbox
+    }
+}
+
+/// Preprocessing state reused from frame to frame: resize tables, row
+/// buffers and a spare net input whose padding is already written.
+///
+/// It is separate from [`Detector`] so that frames can be prepared on one
+/// thread and run through the network on another.
+#[derive(Debug, Default)]
+pub struct Preprocessor {
+    scratch: Scratch,
+    spare: Option<NetInput>,
+}
+
+impl Preprocessor {
+    pub fn new() -> Preprocessor {
+        Preprocessor::default()
+    }
+
+    /// Scales, pads and normalises `image` for a net input whose long
+    /// side is `input_size`, in one fused pass.
+    ///
+    /// Returns `None` for an image too small or too elongated to fill a
+    /// net input row or column; such an image cannot hold a face.
+    pub fn prepare(
+        &mut self,
+        image: &Image<'_>,
+        input_size: usize,
+    ) -> Result<Option<NetInput>, Error> {
+        let Some(letterbox) = Letterbox::new(image.width(), image.height(), input_size) else {
+            return Ok(None);
+        };
+
+        // Reuse the spare input when the letterbox is the same: its padding
+        // already contains the padding value, and the image area is rewritten.
+        let mut input = match self.spare.take() {
+            Some(input) if input.letterbox == letterbox => input,
+            _ => NetInput {
+                letterbox,
+                mat: preprocess::new_input(&letterbox)?,
+            },
+        };
+        preprocess::resize_normalize(image, &letterbox, &mut input.mat, &mut self.scratch);
+        Ok(Some(input))
+    }
+
+    /// Keeps `input` for the next frame of the same size.
+    pub fn recycle(&mut self, input: NetInput) {
+        self.spare = Some(input);
+    }
+}
+
+/// A loaded SCRFD model.
 pub struct Detector {
     net: Net,
     model: ModelInfo,
-    input: Option<Input>,
-    scratch: Scratch,
+    preprocessor: Preprocessor,
 }
 
 impl Detector {
@@ -140,8 +195,7 @@ impl Detector {
         Ok(Detector {
             net,
             model,
-            input: None,
-            scratch: Scratch::default(),
+            preprocessor: Preprocessor::new(),
         })
     }
 
@@ -163,26 +217,18 @@ impl Detector {
     /// An image too small or too elongated to fill a net input row or
     /// column yields no faces.
     pub fn detect(&mut self, image: &Image<'_>, params: &DetectParams) -> Result<Vec<Face>, Error> {
-        let Some(letterbox) = Letterbox::new(image.width(), image.height(), params.input_size)
-        else {
+        let Some(input) = self.preprocessor.prepare(image, params.input_size)? else {
             return Ok(Vec::new());
         };
-
-        // Reuse the last input when the letterbox is the same: its padding
-        // already contains the padding value, and the image area is rewritten.
-        let input = match self.input.take() {
-            Some(input) if input.letterbox == letterbox => input,
-            _ => Input {
-                letterbox,
-                mat: preprocess::new_input(&letterbox)?,
-            },
-        };
-        let mut input = input;
-        preprocess::resize_normalize(image, &letterbox, &mut input.mat, &mut self.scratch);
-
-        let faces = self.run(&input.mat, &letterbox, params);
-        self.input = Some(input);
+        let faces = self.infer(&input, params);
+        self.preprocessor.recycle(input);
         faces
+    }
+
+    /// Runs the network on a prepared input and returns the faces in
+    /// pixels of the frame it was prepared from.
+    pub fn infer(&self, input: &NetInput, params: &DetectParams) -> Result<Vec<Face>, Error> {
+        self.run(&input.mat, &input.letterbox, params)
     }
 
     /// Finds the faces in packed 8-bit pixels the way the SCRFD ncnn port
