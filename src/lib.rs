@@ -12,7 +12,7 @@ pub mod meta;
 pub mod ncnn;
 mod scrfddetect;
 
-pub use scrfddetect::{Anonymize, ModelVariant, ScrfdDetect, Updates};
+pub use scrfddetect::{Anonymize, Carry, Mode, ModelVariant, ScrfdDetect, Updates};
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     scrfddetect::register(plugin)

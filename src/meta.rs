@@ -17,7 +17,18 @@
 //!   `nose-tip-y`, `left-mouth-corner-x`, `left-mouth-corner-y`,
 //!   `right-mouth-corner-x`, `right-mouth-corner-y` (double, frame pixels,
 //!   not clamped: a landmark of a face cut by the frame edge can lie
-//!   outside the frame).
+//!   outside the frame);
+//! - `analysis`: `carried` (boolean, true when the face was found in an
+//!   earlier frame and carried to this one), `age-frames` (guint64, frames
+//!   since the analysed frame, 0 when fresh), `age` (guint64 nanoseconds of
+//!   stream time since the analysed frame, `GST_CLOCK_TIME_NONE` when
+//!   unknown) and `source-pts` (guint64, the PTS of the analysed frame).
+//!
+//! Every buffer that passes the element also carries a `GstCustomMeta`
+//! named `ScrfdDetectFrameMeta` whose structure `scrfddetect` says what the
+//! frame carries: `status` (string: `analysed`, `carried` or `none`),
+//! `faces` (guint) and, for `carried`, the same `age-frames`, `age` and
+//! `source-pts` fields.
 //!
 //! ```
 //! use gstscrfd::detector::Face;
@@ -26,7 +37,7 @@
 //! gst::init().unwrap();
 //! let mut buffer = gst::Buffer::new();
 //! let face = Face { x0: 10.4, y0: 20.0, x1: 50.0, y1: 70.6, score: 0.9, landmarks: None };
-//! attach_face(buffer.get_mut().unwrap(), &face, 640, 480);
+//! attach_face(buffer.get_mut().unwrap(), &face, 640, 480, None);
 //!
 //! let read = faces(&buffer);
 //! assert_eq!(read.len(), 1);
@@ -34,6 +45,7 @@
 //! assert!((read[0].confidence - 0.9).abs() < 1e-6);
 //! assert!((read[0].x_min - 10.4 / 640.0).abs() < 1e-9);
 //! assert!(read[0].landmarks.is_none());
+//! assert!(read[0].carried.is_none());
 //! ```
 
 use gst_video::VideoRegionOfInterestMeta;
@@ -58,6 +70,94 @@ pub const LANDMARK_NAMES: [&str; LANDMARKS] = [
     "right-mouth-corner",
 ];
 
+/// Name of the per-face structure that says whether a face is carried.
+pub const ANALYSIS_STRUCTURE: &str = "analysis";
+
+/// Name of the custom meta that says what a frame carries.
+pub const FRAME_META: &str = "ScrfdDetectFrameMeta";
+
+/// How old carried results are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carried {
+    /// Frames between the analysed frame and this one.
+    pub age_frames: u64,
+    /// Stream time between the analysed frame and this one, when both
+    /// frames have timestamps.
+    pub age: Option<gst::ClockTime>,
+    /// PTS of the analysed frame.
+    pub source_pts: Option<gst::ClockTime>,
+}
+
+/// What a frame that passed the element carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameStatus {
+    /// The frame was analysed; its faces are its own.
+    Analysed,
+    /// The frame carries the faces of an earlier analysed frame.
+    Carried(Carried),
+    /// The frame was not analysed and carries no faces: carrying is off,
+    /// the last results expired, or there are none yet.
+    None,
+}
+
+fn clock_time_field(time: Option<gst::ClockTime>) -> u64 {
+    time.map(gst::ClockTime::nseconds).unwrap_or(u64::MAX)
+}
+
+fn clock_time_value(value: u64) -> Option<gst::ClockTime> {
+    (value != u64::MAX).then(|| gst::ClockTime::from_nseconds(value))
+}
+
+/// Registers the frame custom meta; later calls do nothing.
+pub fn register_frame_meta() {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| gst::meta::CustomMeta::register(FRAME_META, &[]));
+}
+
+/// Attaches the frame custom meta with `status` and the face count.
+pub fn attach_frame_status(buffer: &mut gst::BufferRef, status: &FrameStatus, faces: usize) {
+    register_frame_meta();
+    let Ok(mut meta) = gst::meta::CustomMeta::add(buffer, FRAME_META) else {
+        return;
+    };
+    let structure = meta.mut_structure();
+    structure.set_name("scrfddetect");
+    structure.set("faces", u32::try_from(faces).unwrap_or(u32::MAX));
+    match status {
+        FrameStatus::Analysed => structure.set("status", "analysed"),
+        FrameStatus::None => structure.set("status", "none"),
+        FrameStatus::Carried(carried) => {
+            structure.set("status", "carried");
+            structure.set("age-frames", carried.age_frames);
+            structure.set("age", clock_time_field(carried.age));
+            structure.set("source-pts", clock_time_field(carried.source_pts));
+        }
+    }
+}
+
+/// Reads the frame custom meta of `buffer`, if the element attached one.
+pub fn frame_status(buffer: &gst::BufferRef) -> Option<FrameStatus> {
+    if !gst::meta::CustomMeta::is_registered(FRAME_META) {
+        return None;
+    }
+    let meta = gst::meta::CustomMeta::from_buffer(buffer, FRAME_META).ok()?;
+    let structure = meta.structure();
+    match structure.get::<&str>("status").ok()? {
+        "analysed" => Some(FrameStatus::Analysed),
+        "none" => Some(FrameStatus::None),
+        "carried" => Some(FrameStatus::Carried(read_carried(structure)?)),
+        _ => None,
+    }
+}
+
+fn read_carried(structure: &gst::StructureRef) -> Option<Carried> {
+    Some(Carried {
+        age_frames: structure.get("age-frames").ok()?,
+        age: clock_time_value(structure.get("age").ok()?),
+        source_pts: clock_time_value(structure.get("source-pts").ok()?),
+    })
+}
+
 /// A face read back from a buffer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetectedFace {
@@ -76,6 +176,9 @@ pub struct DetectedFace {
     /// Left eye, right eye, nose tip, left mouth corner, right mouth corner
     /// as (x, y) in frame pixels, for models with landmarks.
     pub landmarks: Option<[[f64; 2]; LANDMARKS]>,
+    /// Set when the face was found in an earlier frame and carried to this
+    /// one; `None` for a face of this frame's own analysis.
+    pub carried: Option<Carried>,
 }
 
 /// Returns the ROI rectangle of a face box: corners rounded to the nearest
@@ -104,8 +207,14 @@ pub fn landmarks_structure(face: &Face) -> Option<gst::Structure> {
 
 /// Attaches `face`, given in pixels of a `frame_width` x `frame_height`
 /// frame, as a region-of-interest meta with its parameter structures and
-/// the next free face id.
-pub fn attach_face(buffer: &mut gst::BufferRef, face: &Face, frame_width: u32, frame_height: u32) {
+/// the next free face id; `carried` is set for a face of an earlier frame.
+pub fn attach_face(
+    buffer: &mut gst::BufferRef,
+    face: &Face,
+    frame_width: u32,
+    frame_height: u32,
+    carried: Option<&Carried>,
+) {
     let id = buffer
         .iter_meta::<VideoRegionOfInterestMeta>()
         .filter(|meta| meta.roi_type() == ROI_TYPE)
@@ -129,6 +238,18 @@ pub fn attach_face(buffer: &mut gst::BufferRef, face: &Face, frame_width: u32, f
     if let Some(landmarks) = landmarks_structure(face) {
         meta.add_param(landmarks);
     }
+    let analysis = match carried {
+        Some(carried) => gst::Structure::builder(ANALYSIS_STRUCTURE)
+            .field("carried", true)
+            .field("age-frames", carried.age_frames)
+            .field("age", clock_time_field(carried.age))
+            .field("source-pts", clock_time_field(carried.source_pts)),
+        None => gst::Structure::builder(ANALYSIS_STRUCTURE)
+            .field("carried", false)
+            .field("age-frames", 0u64)
+            .field("age", 0u64),
+    };
+    meta.add_param(analysis.build());
 }
 
 /// Reads the faces attached to `buffer`: every region-of-interest meta of
@@ -169,6 +290,10 @@ fn read_face(meta: &VideoRegionOfInterestMeta) -> Option<DetectedFace> {
         y_max: number("y_max")?,
         confidence: number("confidence")?,
         landmarks,
+        carried: meta
+            .param(ANALYSIS_STRUCTURE)
+            .filter(|s| s.get::<bool>("carried").unwrap_or(false))
+            .and_then(read_carried),
     })
 }
 
@@ -222,8 +347,20 @@ mod tests {
         ]);
         {
             let buffer = buffer.get_mut().unwrap();
-            attach_face(buffer, &with_landmarks, 640, 360);
-            attach_face(buffer, &face(0.0, 0.0, 64.0, 36.0), 640, 360);
+            attach_face(buffer, &with_landmarks, 640, 360, None);
+            let carried = Carried {
+                age_frames: 2,
+                age: Some(gst::ClockTime::from_mseconds(80)),
+                source_pts: None,
+            };
+            attach_face(
+                buffer,
+                &face(0.0, 0.0, 64.0, 36.0),
+                640,
+                360,
+                Some(&carried),
+            );
+            attach_frame_status(buffer, &FrameStatus::Carried(carried), 2);
             // A region of another type is not a face.
             VideoRegionOfInterestMeta::add(buffer, "car", (1, 2, 3, 4));
         }
@@ -244,5 +381,11 @@ mod tests {
         assert_eq!(read[0].confidence, 0.8125);
         assert_eq!(read[0].landmarks.unwrap()[4], [240.0, 241.5]);
         assert!(read[1].landmarks.is_none());
+        assert!(read[0].carried.is_none());
+        let carried = read[1].carried.unwrap();
+        assert_eq!(carried.age_frames, 2);
+        assert_eq!(carried.age, Some(gst::ClockTime::from_mseconds(80)));
+        assert_eq!(carried.source_pts, None);
+        assert_eq!(frame_status(&buffer), Some(FrameStatus::Carried(carried)));
     }
 }

@@ -159,6 +159,9 @@ fn parse_face(json: &serde_json::Value) -> DetectedFace {
         y_max: number("y_max"),
         confidence: number("confidence"),
         landmarks,
+        // The examples run every frame through the detector, so no face is
+        // carried.
+        carried: None,
     }
 }
 

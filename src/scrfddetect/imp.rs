@@ -1,10 +1,12 @@
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::{LazyLock, Mutex};
-use std::time::Instant;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
@@ -13,9 +15,11 @@ use super::anonymize;
 use super::draw::{self, FrameCanvas};
 use super::formats::{self, FORMATS};
 use super::message::{self, FrameTimes};
-use super::models::{self, Anonymize, ModelChoice, ModelFiles, ModelVariant, Updates};
-use crate::detector::{self, DetectParams, Detector, Face, Image, PixelLayout};
-use crate::meta;
+use super::models::{self, Anonymize, Carry, Mode, ModelChoice, ModelFiles, ModelVariant, Updates};
+use super::schedule::{self, Analysis, FrameStamp};
+use super::worker::{Job, Worker};
+use crate::detector::{self, DetectParams, Detector, Face, Image, PixelLayout, Preprocessor};
+use crate::meta::{self, Carried, FrameStatus};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -38,6 +42,18 @@ const DEFAULT_UPDATES: Updates = Updates::EveryFrame;
 const DEFAULT_ANONYMIZE: Anonymize = Anonymize::None;
 const DEFAULT_ANONYMIZE_MARGIN: f64 = 0.2;
 const MAX_ANONYMIZE_MARGIN: f64 = 2.0;
+const DEFAULT_INTERVAL: u32 = 1;
+const MAX_INTERVAL: u32 = 10_000;
+const DEFAULT_CARRY: Carry = Carry::Last;
+const DEFAULT_MAX_AGE: u64 = 1_000_000_000;
+const DEFAULT_MODE: Mode = Mode::Blocking;
+
+/// Environment variable that lengthens every analysis by this many
+/// milliseconds. Only the tests use it, to emulate a slow machine.
+const TEST_DELAY_ENV: &str = "SCRFDDETECT_TEST_DELAY_MS";
+
+/// Analyses whose durations make up the latency estimate.
+const LATENCY_WINDOW: usize = 16;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -53,6 +69,11 @@ struct Settings {
     updates: Updates,
     anonymize: Anonymize,
     anonymize_margin: f64,
+    interval: u32,
+    carry: Carry,
+    /// Nanoseconds of stream time.
+    max_age: u64,
+    mode: Mode,
 }
 
 impl Default for Settings {
@@ -70,6 +91,10 @@ impl Default for Settings {
             updates: DEFAULT_UPDATES,
             anonymize: DEFAULT_ANONYMIZE,
             anonymize_margin: DEFAULT_ANONYMIZE_MARGIN,
+            interval: DEFAULT_INTERVAL,
+            carry: DEFAULT_CARRY,
+            max_age: DEFAULT_MAX_AGE,
+            mode: DEFAULT_MODE,
         }
     }
 }
@@ -100,23 +125,77 @@ impl Settings {
 /// A detector and the files it was loaded from.
 struct LoadedModel {
     files: ModelFiles,
-    detector: Detector,
+    /// `None` while the live-mode worker holds the detector.
+    detector: Option<Detector>,
 }
 
 /// Per-stream state, built in `start()` and dropped in `stop()`.
-#[derive(Default)]
 struct State {
     info: Option<gst_video::VideoInfo>,
     layout: Option<PixelLayout>,
+    /// `None` while a frame is being prepared outside the lock.
+    preprocessor: Option<Preprocessor>,
+    /// Index of the next frame since the last start, flush or caps change.
+    next_index: u64,
+    /// Newest analysis, which frames that are not analysed may carry.
+    last: Option<Analysis>,
     /// Face count of the last analysed frame, for `updates=on_change`.
     previous_faces: Option<usize>,
+    /// Running time before which frames are late, from the last QoS event.
+    earliest: Option<gst::ClockTime>,
+    /// Live mode: the detection thread and the flush generation its jobs
+    /// must carry.
+    worker: Option<Worker>,
+    generation: u64,
+    /// Durations of the latest analyses in blocking mode.
+    durations: VecDeque<Duration>,
+    /// Latency last reported in the LATENCY query.
+    reported_latency: gst::ClockTime,
+    /// Extra time per analysis, for tests.
+    test_delay: Duration,
+}
+
+impl State {
+    fn new(test_delay: Duration) -> State {
+        State {
+            info: None,
+            layout: None,
+            preprocessor: Some(Preprocessor::new()),
+            next_index: 0,
+            last: None,
+            previous_faces: None,
+            earliest: None,
+            worker: None,
+            generation: 0,
+            durations: VecDeque::new(),
+            reported_latency: gst::ClockTime::ZERO,
+            test_delay,
+        }
+    }
+
+    /// Forgets frame counting, results and QoS, as after a seek.
+    fn restart_counting(&mut self) {
+        self.next_index = 0;
+        self.last = None;
+        self.previous_faces = None;
+        self.earliest = None;
+        if let Some(worker) = &self.worker {
+            self.generation = worker.flush();
+        }
+    }
+
+    /// Returns the processing latency of blocking mode: the longest of
+    /// the latest analyses.
+    fn latency(&self) -> gst::ClockTime {
+        let longest = self.durations.iter().max().copied().unwrap_or_default();
+        gst::ClockTime::from_nseconds(longest.as_nanos().min(u64::MAX as u128) as u64)
+    }
 }
 
 #[derive(Default)]
 pub struct ScrfdDetect {
     settings: Mutex<Settings>,
-    /// Loaded when going to READY; taken out while a frame is analysed so
-    /// that no lock is held during inference.
+    /// Loaded when going to READY.
     model: Mutex<Option<LoadedModel>>,
     state: Mutex<Option<State>>,
 }
@@ -129,7 +208,10 @@ impl ScrfdDetect {
             .map_err(|reason| gst::error_msg!(gst::ResourceError::NotFound, ["{}", reason]))?;
 
         let mut model = self.model.lock().unwrap();
-        if model.as_ref().is_some_and(|loaded| loaded.files == files) {
+        if model
+            .as_ref()
+            .is_some_and(|loaded| loaded.files == files && loaded.detector.is_some())
+        {
             return Ok(());
         }
         *model = None;
@@ -167,11 +249,15 @@ impl ScrfdDetect {
             detector.num_threads(),
             crate::ncnn::version(),
         );
-        *model = Some(LoadedModel { files, detector });
+        *model = Some(LoadedModel {
+            files,
+            detector: Some(detector),
+        });
         Ok(())
     }
 
-    /// Returns whether properties that need a model reload may change now.
+    /// Returns whether a property that only changes in the NULL or READY
+    /// state (model files, mode) may change now.
     fn model_mutable(&self, name: &str) -> bool {
         let (_, current, pending) = self.obj().state(gst::ClockTime::ZERO);
         let allowed = |state: gst::State| state <= gst::State::Ready;
@@ -188,29 +274,6 @@ impl ScrfdDetect {
             );
             false
         }
-    }
-
-    fn post_faces_message(
-        &self,
-        buffer: &gst::BufferRef,
-        faces: &[Face],
-        info: &gst_video::VideoInfo,
-    ) {
-        let segment = self.obj().segment();
-        let segment = segment.downcast_ref::<gst::ClockTime>();
-        let pts = buffer.pts();
-        let times = FrameTimes {
-            timestamp: pts,
-            stream_time: segment.and_then(|s| s.to_stream_time(pts?)),
-            running_time: segment.and_then(|s| s.to_running_time(pts?)),
-            duration: buffer.duration(),
-        };
-        let structure = message::facedetect_structure(&times, faces, info.width(), info.height());
-        let _ = self.obj().post_message(
-            gst::message::Element::builder(structure)
-                .src(&*self.obj())
-                .build(),
-        );
     }
 
     /// Anonymises and then draws the faces, as the settings ask.
@@ -276,6 +339,24 @@ fn frame_image<'a>(
         &planes,
     )
     .map_err(|err| err.to_string())
+}
+
+/// Posts the `facedetect` element message for an analysed frame.
+fn post_faces_message(element: &super::ScrfdDetect, analysis: &Analysis) {
+    let stamp = &analysis.stamp;
+    let times = FrameTimes {
+        timestamp: stamp.pts,
+        stream_time: stamp.stream_time,
+        running_time: stamp.running_time,
+        duration: stamp.duration,
+    };
+    let (width, height) = analysis.frame_size;
+    let structure = message::facedetect_structure(&times, &analysis.faces, width, height);
+    let _ = element.post_message(
+        gst::message::Element::builder(structure)
+            .src(element)
+            .build(),
+    );
 }
 
 #[glib::object_subclass]
@@ -387,8 +468,52 @@ impl ObjectImpl for ScrfdDetect {
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("updates", DEFAULT_UPDATES)
                     .nick("Updates")
-                    .blurb("When to post a facedetect element message on the bus")
+                    .blurb(
+                        "When to post a facedetect element message on the bus; messages describe \
+                         analysed frames only",
+                    )
                     .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("interval")
+                    .nick("Interval")
+                    .blurb(
+                        "Analyse one frame in this many: frames 0, N, 2N, ... counted from the \
+                         first frame after start, a flush (seek) or a change of frame size; \
+                         1 analyses every frame. What other frames carry is set by carry",
+                    )
+                    .minimum(1)
+                    .maximum(MAX_INTERVAL)
+                    .default_value(DEFAULT_INTERVAL)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("carry", DEFAULT_CARRY)
+                    .nick("Carry")
+                    .blurb(
+                        "What frames that are not analysed (between intervals, or late under \
+                         QoS) carry: the newest results marked as carried with their age, or no \
+                         faces. Live mode always carries",
+                    )
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt64::builder("max-age")
+                    .nick("Maximum age")
+                    .blurb(
+                        "Nanoseconds of stream time after which carried results expire and \
+                         frames carry no faces, so faces do not linger after people leave; \
+                         the maximum (18446744073709551615) never expires",
+                    )
+                    .default_value(DEFAULT_MAX_AGE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("mode", DEFAULT_MODE)
+                    .nick("Mode")
+                    .blurb(
+                        "blocking: analysed frames wait for their detection and the element \
+                         reports that time as latency; live: frames never wait, a worker thread \
+                         analyses the newest due frame whenever it is free and every frame \
+                         carries the newest finished results with their age",
+                    )
+                    .mutable_ready()
                     .build(),
             ]
         });
@@ -407,7 +532,7 @@ impl ObjectImpl for ScrfdDetect {
 
         if matches!(
             name,
-            "model" | "model-dir" | "param-location" | "bin-location"
+            "model" | "model-dir" | "param-location" | "bin-location" | "mode"
         ) && !self.model_mutable(name)
         {
             return;
@@ -446,6 +571,10 @@ impl ObjectImpl for ScrfdDetect {
             "anonymize-margin" => {
                 settings.anonymize_margin = value.get().expect("type checked upstream")
             }
+            "interval" => settings.interval = value.get().expect("type checked upstream"),
+            "carry" => settings.carry = value.get().expect("type checked upstream"),
+            "max-age" => settings.max_age = value.get().expect("type checked upstream"),
+            "mode" => settings.mode = value.get().expect("type checked upstream"),
             _ => unreachable!("unknown property {name}"),
         }
         gst::info!(CAT, imp = self, "Set {} to {:?}", name, value);
@@ -467,6 +596,10 @@ impl ObjectImpl for ScrfdDetect {
             "updates" => settings.updates.to_value(),
             "anonymize" => settings.anonymize.to_value(),
             "anonymize-margin" => settings.anonymize_margin.to_value(),
+            "interval" => settings.interval.to_value(),
+            "carry" => settings.carry.to_value(),
+            "max-age" => settings.max_age.to_value(),
+            "mode" => settings.mode.to_value(),
             name => unreachable!("unknown property {name}"),
         }
     }
@@ -537,6 +670,217 @@ impl ElementImpl for ScrfdDetect {
     }
 }
 
+impl ScrfdDetect {
+    /// Returns the timestamps of `buffer` in the current segment and the
+    /// index it gets.
+    fn stamp(&self, buffer: &gst::BufferRef, index: u64) -> FrameStamp {
+        let segment = self.obj().segment();
+        let segment = segment.downcast_ref::<gst::ClockTime>();
+        let pts = buffer.pts();
+        FrameStamp {
+            index,
+            pts,
+            duration: buffer.duration(),
+            stream_time: segment.and_then(|s| s.to_stream_time(pts?)),
+            running_time: segment.and_then(|s| s.to_running_time(pts?)),
+        }
+    }
+
+    /// Scales, pads and normalises the frame in `buffer` for the network.
+    fn prepare(
+        &self,
+        preprocessor: &mut Preprocessor,
+        buffer: &gst::BufferRef,
+        info: &gst_video::VideoInfo,
+        layout: PixelLayout,
+        input_size: usize,
+    ) -> Result<Option<detector::NetInput>, gst::FlowError> {
+        let frame =
+            gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|_| {
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Failed,
+                    ["Could not map the frame for reading"]
+                );
+                gst::FlowError::Error
+            })?;
+        let image = frame_image(&frame, layout).map_err(|reason| {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ["Invalid frame layout: {}", reason]
+            );
+            gst::FlowError::Error
+        })?;
+        preprocessor.prepare(&image, input_size).map_err(|err| {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Failed,
+                ["Could not prepare the frame: {}", err]
+            );
+            gst::FlowError::Error
+        })
+    }
+
+    /// Blocking mode: analyses the frame in `buffer` now.
+    fn analyse(
+        &self,
+        buffer: &gst::BufferRef,
+        info: &gst_video::VideoInfo,
+        layout: PixelLayout,
+        stamp: FrameStamp,
+        settings: &Settings,
+        test_delay: Duration,
+    ) -> Result<Analysis, gst::FlowError> {
+        let started = Instant::now();
+        let params = settings.detect_params();
+
+        // The preprocessor and the detector are taken out of their locks so
+        // that no lock is held while the frame is processed.
+        let mut preprocessor = self
+            .state
+            .lock()
+            .unwrap()
+            .as_mut()
+            .and_then(|state| state.preprocessor.take())
+            .unwrap_or_default();
+        let prepared = self.prepare(&mut preprocessor, buffer, info, layout, params.input_size);
+
+        let mut detector = self
+            .model
+            .lock()
+            .unwrap()
+            .as_mut()
+            .and_then(|loaded| loaded.detector.take())
+            .ok_or(gst::FlowError::Flushing)?;
+        if detector.num_threads()
+            != settings
+                .num_threads()
+                .unwrap_or_else(crate::ncnn::default_num_threads)
+        {
+            detector.set_num_threads(settings.num_threads());
+        }
+
+        let faces = match prepared {
+            Ok(Some(input)) => {
+                let faces = detector.infer(&input, &params);
+                preprocessor.recycle(input);
+                faces.map_err(|err| err.to_string())
+            }
+            // Too small to hold a face.
+            Ok(None) => Ok(Vec::new()),
+            Err(flow) => Err(flow.to_string()),
+        };
+        if !test_delay.is_zero() {
+            std::thread::sleep(test_delay);
+        }
+
+        if let Some(loaded) = self.model.lock().unwrap().as_mut() {
+            loaded.detector = Some(detector);
+        }
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            state.preprocessor = Some(preprocessor);
+        }
+
+        let faces = faces.map_err(|err| {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Failed,
+                ["Face detection failed: {}", err]
+            );
+            gst::FlowError::Error
+        })?;
+        Ok(Analysis {
+            faces,
+            stamp,
+            frame_size: (info.width(), info.height()),
+            duration: started.elapsed(),
+        })
+    }
+
+    /// Live mode: hands the frame to the worker if it is idle.
+    fn submit(
+        &self,
+        buffer: &gst::BufferRef,
+        info: &gst_video::VideoInfo,
+        layout: PixelLayout,
+        stamp: FrameStamp,
+        settings: &Settings,
+    ) -> Result<(), gst::FlowError> {
+        let (mut preprocessor, generation) = {
+            let mut state = self.state.lock().unwrap();
+            let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+            let worker = state.worker.as_ref().ok_or(gst::FlowError::Flushing)?;
+            if !worker.is_idle() {
+                return Ok(());
+            }
+            let mut preprocessor = state.preprocessor.take().unwrap_or_default();
+            if let Some(spare) = worker.take_spare() {
+                preprocessor.recycle(spare);
+            }
+            (preprocessor, state.generation)
+        };
+
+        let params = settings.detect_params();
+        let prepared = self.prepare(&mut preprocessor, buffer, info, layout, params.input_size);
+
+        let mut state = self.state.lock().unwrap();
+        let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+        state.preprocessor = Some(preprocessor);
+        let Some(input) = prepared? else {
+            return Ok(());
+        };
+        let job = Job {
+            input,
+            params,
+            threads: settings.num_threads(),
+            stamp,
+            frame_size: (info.width(), info.height()),
+            generation,
+        };
+        let index = job.stamp.index;
+        if let Some(worker) = &state.worker
+            && let Err(job) = worker.submit(job)
+        {
+            // A flush came in meanwhile; keep the input for the next frame.
+            if let Some(preprocessor) = state.preprocessor.as_mut() {
+                preprocessor.recycle(job.input);
+            }
+        } else {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "Frame {} handed to the detection thread",
+                index
+            );
+        }
+        Ok(())
+    }
+
+    /// Posts a LATENCY message when the processing time has grown past what
+    /// the last LATENCY query reported, so the pipeline asks again.
+    fn check_latency(&self) {
+        let grown = {
+            let state = self.state.lock().unwrap();
+            state.as_ref().is_some_and(|state| {
+                let latency = state.latency();
+                latency
+                    > state.reported_latency + state.reported_latency / 10 + gst::ClockTime::MSECOND
+            })
+        };
+        if grown {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "Processing time grew; asking the pipeline to recompute latency"
+            );
+            let _ = self
+                .obj()
+                .post_message(gst::message::Latency::builder().src(&*self.obj()).build());
+        }
+    }
+}
+
 impl BaseTransformImpl for ScrfdDetect {
     const MODE: gst_base::subclass::BaseTransformMode =
         gst_base::subclass::BaseTransformMode::AlwaysInPlace;
@@ -565,15 +909,138 @@ impl BaseTransformImpl for ScrfdDetect {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         // Model properties may have changed in READY since the last load.
         self.ensure_model()?;
-        *self.state.lock().unwrap() = Some(State::default());
-        gst::info!(CAT, imp = self, "Started");
+        let settings = self.settings.lock().unwrap().clone();
+        let test_delay = std::env::var(TEST_DELAY_ENV)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map(Duration::from_millis)
+            .unwrap_or_default();
+        let mut state = State::new(test_delay);
+
+        if settings.mode == Mode::Live {
+            let detector = self
+                .model
+                .lock()
+                .unwrap()
+                .as_mut()
+                .and_then(|loaded| loaded.detector.take())
+                .expect("ensure_model loaded a detector");
+
+            // The worker posts the bus message of each analysis itself.
+            let element = self.obj().downgrade();
+            let previous_faces = Arc::new(Mutex::new(None::<usize>));
+            let on_finished = Box::new(move |analysis: &Analysis| {
+                let Some(element) = element.upgrade() else {
+                    return;
+                };
+                let updates = element.imp().settings.lock().unwrap().updates;
+                let mut previous = previous_faces.lock().unwrap();
+                if message::should_post(updates, analysis.faces.len(), *previous) {
+                    post_faces_message(&element, analysis);
+                }
+                *previous = Some(analysis.faces.len());
+            });
+            let worker = Worker::start(detector, test_delay, on_finished).map_err(|err| {
+                gst::error_msg!(
+                    gst::CoreError::Thread,
+                    ["Could not start the detection thread: {}", err]
+                )
+            })?;
+            state.worker = Some(worker);
+        }
+
+        *self.state.lock().unwrap() = Some(state);
+        gst::info!(CAT, imp = self, "Started in {:?} mode", settings.mode);
         Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        *self.state.lock().unwrap() = None;
+        let state = self.state.lock().unwrap().take();
+        if let Some(worker) = state.and_then(|state| state.worker) {
+            let detector = worker.stop();
+            let mut model = self.model.lock().unwrap();
+            match (model.as_mut(), detector) {
+                (Some(loaded), Some(detector)) => loaded.detector = Some(detector),
+                // The worker panicked: load the model again on the next start.
+                _ => *model = None,
+            }
+        }
         gst::info!(CAT, imp = self, "Stopped");
         Ok(())
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::FlushStop(_) = event.view()
+            && let Some(state) = self.state.lock().unwrap().as_mut()
+        {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "Flushed: frame counting and results start over"
+            );
+            state.restart_counting();
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        // QoS events are handled here instead of by the base class, which
+        // would drop late frames: a late frame is passed on unanalysed,
+        // carrying the newest results, which makes it no later.
+        if let gst::EventView::Qos(qos) = event.view() {
+            let (_, _, diff, timestamp) = qos.get();
+            if let (Some(timestamp), Some(state)) = (timestamp, self.state.lock().unwrap().as_mut())
+            {
+                let jitter = gst::ClockTime::from_nseconds(diff.unsigned_abs());
+                state.earliest = if diff > 0 {
+                    // As GstBaseTransform: skip twice the lateness ahead.
+                    Some(timestamp + jitter + jitter)
+                } else {
+                    Some(timestamp.saturating_sub(jitter))
+                };
+                gst::log!(
+                    CAT,
+                    imp = self,
+                    "QoS: frames before {:?} are late",
+                    state.earliest
+                );
+            }
+            return self.obj().sink_pad().push_event(event);
+        }
+        self.parent_src_event(event)
+    }
+
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if direction == gst::PadDirection::Src
+            && let gst::QueryViewMut::Latency(latency) = query.view_mut()
+        {
+            if !self.obj().sink_pad().peer_query(latency.query_mut()) {
+                return false;
+            }
+            let (live, min, max) = latency.result();
+            let ours = {
+                let mut state = self.state.lock().unwrap();
+                let live_mode = self.settings.lock().unwrap().mode == Mode::Live;
+                match state.as_mut() {
+                    Some(state) if !live_mode => {
+                        state.reported_latency = state.latency();
+                        state.reported_latency
+                    }
+                    // Live mode lets frames through at once; before the
+                    // first analysis there is no measurement yet.
+                    _ => gst::ClockTime::ZERO,
+                }
+            };
+            gst::debug!(
+                CAT,
+                imp = self,
+                "Reporting a processing latency of {}",
+                ours
+            );
+            latency.set(live, min + ours, max.map(|max| max + ours));
+            return true;
+        }
+        BaseTransformImplExt::parent_query(self, direction, query)
     }
 
     fn transform_ip(
@@ -581,77 +1048,129 @@ impl BaseTransformImpl for ScrfdDetect {
         buffer: &mut gst::BufferRef,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = self.settings.lock().unwrap().clone();
-        let (info, layout) = {
-            let state = self.state.lock().unwrap();
-            let state = state.as_ref().ok_or(gst::FlowError::Flushing)?;
-            match (&state.info, state.layout) {
-                (Some(info), Some(layout)) => (info.clone(), layout),
-                _ => return Err(gst::FlowError::NotNegotiated),
+
+        // Take what this frame needs from the state: its index, whether it
+        // is due and on time, and the newest results.
+        let (info, layout, stamp, due, test_delay, worker_error) = {
+            let mut state = self.state.lock().unwrap();
+            let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+            let (Some(info), Some(layout)) = (state.info.clone(), state.layout) else {
+                return Err(gst::FlowError::NotNegotiated);
+            };
+            let stamp = self.stamp(buffer, state.next_index);
+            state.next_index += 1;
+
+            let late = self.obj().is_qos()
+                && stamp
+                    .running_time
+                    .zip(state.earliest)
+                    .is_some_and(|(time, earliest)| time <= earliest);
+            if late {
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "Frame {} at {:?} is late: not analysing it",
+                    stamp.index,
+                    stamp.pts
+                );
             }
-        };
+            let due = schedule::is_due(stamp.index, settings.interval) && !late;
 
-        // Take the detector out so that inference runs with no lock held.
-        let mut loaded = self
-            .model
-            .lock()
-            .unwrap()
-            .take()
-            .ok_or(gst::FlowError::Flushing)?;
-        if loaded.detector.num_threads()
-            != settings
-                .num_threads()
-                .unwrap_or_else(crate::ncnn::default_num_threads)
-        {
-            loaded.detector.set_num_threads(settings.num_threads());
-        }
-
-        let started = Instant::now();
-        let result = {
-            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(&*buffer, &info);
-            match frame {
-                Ok(frame) => match frame_image(&frame, layout) {
-                    Ok(image) => loaded
-                        .detector
-                        .detect(&image, &settings.detect_params())
-                        .map_err(|e| e.to_string()),
-                    Err(err) => Err(format!("invalid frame layout: {err}")),
-                },
-                Err(_) => Err("could not map the frame for reading".to_owned()),
+            let mut worker_error = None;
+            if let Some(worker) = &state.worker {
+                worker_error = worker.take_error();
+                if let Some(analysis) = worker.take_finished() {
+                    state.last = Some(analysis);
+                }
             }
+            (info, layout, stamp, due, state.test_delay, worker_error)
         };
-        *self.model.lock().unwrap() = Some(loaded);
-
-        let faces = result.map_err(|err| {
+        if let Some(error) = worker_error {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Failed,
-                ["Face detection failed: {}", err]
+                ["Face detection failed: {}", error]
             );
-            gst::FlowError::Error
-        })?;
-        gst::trace!(
+            return Err(gst::FlowError::Error);
+        }
+
+        // Analyse (blocking mode) or submit (live mode) the frame.
+        let mut fresh = None;
+        match settings.mode {
+            Mode::Blocking if due => {
+                let analysis = self.analyse(buffer, &info, layout, stamp, &settings, test_delay)?;
+                gst::trace!(
+                    CAT,
+                    imp = self,
+                    "Frame {}: {} faces in {:.2} ms",
+                    stamp.index,
+                    analysis.faces.len(),
+                    analysis.duration.as_secs_f64() * 1e3
+                );
+                let post = {
+                    let mut state = self.state.lock().unwrap();
+                    let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+                    state.durations.push_back(analysis.duration);
+                    if state.durations.len() > LATENCY_WINDOW {
+                        state.durations.pop_front();
+                    }
+                    let post = message::should_post(
+                        settings.updates,
+                        analysis.faces.len(),
+                        state.previous_faces,
+                    );
+                    state.previous_faces = Some(analysis.faces.len());
+                    state.last = Some(analysis.clone());
+                    post
+                };
+                if post {
+                    post_faces_message(&self.obj(), &analysis);
+                }
+                self.check_latency();
+                fresh = Some(analysis);
+            }
+            Mode::Blocking => {}
+            Mode::Live if due => self.submit(buffer, &info, layout, stamp, &settings)?,
+            Mode::Live => {}
+        }
+
+        // What the frame carries: its own faces, or the newest results.
+        let (faces, status) = match fresh {
+            Some(analysis) => (analysis.faces, FrameStatus::Analysed),
+            None => {
+                let state = self.state.lock().unwrap();
+                let last = state.as_ref().and_then(|state| state.last.as_ref());
+                let carries = settings.mode == Mode::Live || settings.carry == Carry::Last;
+                // The maximum value, GST_CLOCK_TIME_NONE, means no expiry.
+                let max_age = (settings.max_age != u64::MAX)
+                    .then(|| gst::ClockTime::from_nseconds(settings.max_age));
+                match last.filter(|_| carries) {
+                    Some(last) => match schedule::carry(last, &stamp, max_age) {
+                        Some(carried) => (last.faces.clone(), FrameStatus::Carried(carried)),
+                        None => (Vec::new(), FrameStatus::None),
+                    },
+                    None => (Vec::new(), FrameStatus::None),
+                }
+            }
+        };
+
+        let carried: Option<Carried> = match &status {
+            FrameStatus::Carried(carried) => Some(*carried),
+            _ => None,
+        };
+        for face in &faces {
+            meta::attach_face(buffer, face, info.width(), info.height(), carried.as_ref());
+        }
+        meta::attach_frame_status(buffer, &status, faces.len());
+        gst::log!(
             CAT,
             imp = self,
-            "Found {} faces in {:.2} ms at {:?}",
+            "Frame {} at {:?}: {} faces, {:?}",
+            stamp.index,
+            stamp.pts,
             faces.len(),
-            started.elapsed().as_secs_f64() * 1e3,
-            buffer.pts()
+            status
         );
-
-        for face in &faces {
-            meta::attach_face(buffer, face, info.width(), info.height());
-        }
-
-        let post = {
-            let mut state = self.state.lock().unwrap();
-            let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
-            let post = message::should_post(settings.updates, faces.len(), state.previous_faces);
-            state.previous_faces = Some(faces.len());
-            post
-        };
-        if post {
-            self.post_faces_message(buffer, &faces, &info);
-        }
 
         if (settings.draw || settings.anonymize != Anonymize::None) && !faces.is_empty() {
             self.paint(buffer, &info, layout, &faces, &settings)?;
@@ -680,10 +1199,19 @@ impl VideoFilterImpl for ScrfdDetect {
         );
 
         let mut state = self.state.lock().unwrap();
-        let state = state.get_or_insert_with(State::default);
+        let state = state
+            .as_mut()
+            .ok_or_else(|| gst::loggable_error!(CAT, "Caps set before start"))?;
+        let size_changed = state
+            .info
+            .as_ref()
+            .is_none_or(|old| (old.width(), old.height()) != (in_info.width(), in_info.height()));
         state.info = Some(in_info.clone());
         state.layout = Some(layout);
-        state.previous_faces = None;
+        // Faces of frames of another size cannot be carried over.
+        if size_changed {
+            state.restart_counting();
+        }
         Ok(())
     }
 }

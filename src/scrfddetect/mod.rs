@@ -17,8 +17,10 @@ mod formats;
 mod imp;
 mod message;
 mod models;
+mod schedule;
+mod worker;
 
-pub use models::{Anonymize, ModelVariant, Updates};
+pub use models::{Anonymize, Carry, Mode, ModelVariant, Updates};
 
 glib::wrapper! {
     pub struct ScrfdDetect(ObjectSubclass<imp::ScrfdDetect>)
@@ -29,6 +31,9 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     ModelVariant::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     Updates::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     Anonymize::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    Carry::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    Mode::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    crate::meta::register_frame_meta();
     gst::Element::register(
         Some(plugin),
         "scrfddetect",

@@ -88,6 +88,38 @@ pub enum Updates {
     None = 3,
 }
 
+/// What frames that are not analysed carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstScrfdCarry")]
+pub enum Carry {
+    #[enum_value(
+        name = "The newest results, marked as carried with their age, until they are older than max-age",
+        nick = "last"
+    )]
+    Last = 0,
+    #[enum_value(name = "No faces", nick = "none")]
+    None = 1,
+}
+
+/// Whether frames wait for the detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstScrfdMode")]
+pub enum Mode {
+    #[enum_value(
+        name = "Each analysed frame waits for its detection and carries its own faces",
+        nick = "blocking"
+    )]
+    Blocking = 0,
+    #[enum_value(
+        name = "Frames never wait: a worker thread analyses the newest frame whenever it is free, and \
+                every frame carries the newest finished results",
+        nick = "live"
+    )]
+    Live = 1,
+}
+
 /// How faces are hidden for privacy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, glib::Enum)]
 #[repr(u32)]
