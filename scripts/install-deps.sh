@@ -13,6 +13,8 @@ packages=(
     gstreamer1.0-plugins-ugly gstreamer1.0-libav
     # The Python example: PyGObject and the GStreamer typelibs.
     python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+    # The RTSP test's camera: an RTSP server driven from Python.
+    gir1.2-gst-rtsp-server-1.0
     # Building and installing the plugin with meson.
     meson ninja-build
     # Downloads in fetch-models.sh, and its test against a local server.
