@@ -614,9 +614,17 @@ impl ElementImpl for ScrfdDetect {
                 "SCRFD face detector",
                 "Filter/Analyzer/Video",
                 "Detects faces with SCRFD on ncnn and attaches each as a region-of-interest meta \
-                 with its confidence and landmarks; optionally draws them.\n\
-                 Example: gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! \
-                 scrfddetect draw=true ! videoconvert ! autovideosink",
+                 with its confidence and landmarks; can draw, blur, pixelate or fill them.\n\
+                 Webcam: gst-launch-1.0 v4l2src ! scrfddetect draw=true ! videoconvert ! \
+                 autovideosink\n\
+                 File: gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! scrfddetect \
+                 draw=true ! videoconvert ! autovideosink\n\
+                 RTSP camera: gst-launch-1.0 rtspsrc location=rtsp://camera/stream \
+                 protocols=tcp ! rtph264depay ! h264parse ! avdec_h264 ! scrfddetect mode=live \
+                 draw=true ! videoconvert ! autovideosink\n\
+                 Anonymise a recording: gst-launch-1.0 filesrc location=in.mp4 ! decodebin ! \
+                 scrfddetect anonymize=blur ! videoconvert ! x264enc ! mp4mux ! filesink \
+                 location=out.mp4",
                 "gst-plugin-scrfd developers",
             )
         });

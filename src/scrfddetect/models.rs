@@ -232,8 +232,9 @@ pub fn resolve(choice: &ModelChoice) -> Result<ModelFiles, String> {
          SCRFD_MODEL_PATH environment variable to the folder that contains them"
     };
     Err(format!(
-        "model {stem}.param was not found in {}; {how} (models/README.md in the plugin's \
-         sources says where to download them), or set param-location and bin-location",
+        "model {stem}.param was not found in {}; {how} (scripts/fetch-models.sh in the \
+         plugin's sources downloads them, models/README.md lists them), or set param-location \
+         and bin-location",
         searched.join(", ")
     ))
 }
