@@ -3,21 +3,11 @@
 
 mod common;
 
-use std::sync::Once;
-
-use common::{RgbImage, load_png, model_dir, shared_dir, still};
+use common::{RgbImage, init, load_png, model_dir, shared_dir, still};
 use gst::prelude::*;
 use gst_video::VideoFormat;
 use gst_video::prelude::*;
 use gstscrfd::meta::{DetectedFace, faces};
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstscrfd::plugin_register_static().expect("scrfd plugin registers");
-    });
-}
 
 const RGB_FAMILY: [VideoFormat; 10] = [
     VideoFormat::Rgb,

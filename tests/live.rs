@@ -2,21 +2,12 @@
 
 mod common;
 
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use common::{RgbImage, load_png, model_dir, still};
+use common::{RgbImage, init, load_png, model_dir, still};
 use gst::prelude::*;
 use gst_video::VideoFormat;
 use gstscrfd::meta::{FrameStatus, faces, frame_status};
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstscrfd::plugin_register_static().expect("scrfd plugin registers");
-    });
-}
 
 /// One frame every 40 ms (25 frames per second).
 const FRAME: gst::ClockTime = gst::ClockTime::from_mseconds(40);

@@ -7,19 +7,10 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use common::{model_dir, shared_dir};
+use common::{init, model_dir, shared_dir};
 use gst::prelude::*;
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstscrfd::plugin_register_static().expect("scrfd plugin registers");
-    });
-}
 
 /// A running RTSP server process serving the one-face clip.
 struct Server {

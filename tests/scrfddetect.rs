@@ -3,24 +3,14 @@
 
 mod common;
 
-use std::sync::Once;
-
 use common::{
-    RgbImage, at_threshold, compare_with_reference, load_png, load_reference, model_dir,
+    RgbImage, at_threshold, compare_with_reference, init, load_png, load_reference, model_dir,
     shared_dir, still,
 };
 use gst::prelude::*;
 use gst_video::VideoFormat;
 use gstscrfd::detector::{DetectParams, Detector, Face, Image, PixelLayout};
 use gstscrfd::meta::{DetectedFace, faces};
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstscrfd::plugin_register_static().expect("scrfd plugin registers");
-    });
-}
 
 /// The ten packed RGB formats with the byte offsets of red, green, blue.
 const RGB_FORMATS: [(VideoFormat, usize, [usize; 3]); 10] = [

@@ -6,8 +6,12 @@
 //! fractional bits), the same rounding and the same source taps. So an RGB
 //! image gives exactly the net input that ncnn's `from_pixels_resize`
 //! followed by padding and `substract_mean_normalize` gives, while this pass
-//! reads only the source pixels the resize samples and writes each net
-//! input value once.
+//! reads only the source samples the resize uses and writes each net input
+//! value once.
+//!
+//! YUV is resized in YUV, each component with its own taps (subsampled
+//! chroma at its sited position), and converted to RGB once per output
+//! pixel; grey is resized once and written to all three channels.
 
 use super::image::{ColourModel, Image, PixelLayout, YuvMatrix};
 use super::letterbox::Letterbox;
@@ -682,6 +686,37 @@ mod tests {
         for tap in compute_taps(1, 640) {
             assert_eq!((tap.first, tap.second), (0, 0));
             assert_eq!((tap.weight_first, tap.weight_second), (0, 2048));
+        }
+    }
+
+    #[test]
+    fn chroma_taps_follow_siting() {
+        // 8 pixels wide into 4: output pixels sit at luma 0.5, 2.5, 4.5 and
+        // 6.5. Chroma subsampled by 2 (4 samples) sits at half of that when
+        // cosited, and a quarter sample earlier when centred.
+        let cosited = compute_component_taps(4, 8, 4, 1, true);
+        let taps: Vec<(usize, i16, i16)> = cosited
+            .iter()
+            .map(|t| (t.first, t.weight_first, t.weight_second))
+            .collect();
+        assert_eq!(
+            taps,
+            [(0, 1536, 512), (1, 1536, 512), (2, 1536, 512), (2, 0, 2048)]
+        );
+
+        let centred = compute_component_taps(4, 8, 4, 1, false);
+        let taps: Vec<(usize, i16, i16)> = centred
+            .iter()
+            .map(|t| (t.first, t.weight_first, t.weight_second))
+            .collect();
+        assert_eq!(
+            taps,
+            [(0, 2048, 0), (1, 2048, 0), (2, 2048, 0), (2, 0, 2048)]
+        );
+
+        // One chroma sample: both taps on it.
+        for tap in compute_component_taps(1, 2, 5, 1, false) {
+            assert_eq!((tap.first, tap.second), (0, 0));
         }
     }
 

@@ -151,6 +151,9 @@ struct State {
     durations: VecDeque<Duration>,
     /// Latency last reported in the LATENCY query.
     reported_latency: gst::ClockTime,
+    /// Whether a LATENCY message was posted since that query; one is
+    /// enough until the pipeline asks again.
+    latency_message_posted: bool,
     /// Extra time per analysis, for tests.
     test_delay: Duration,
 }
@@ -169,6 +172,7 @@ impl State {
             generation: 0,
             durations: VecDeque::new(),
             reported_latency: gst::ClockTime::ZERO,
+            latency_message_posted: false,
             test_delay,
         }
     }
@@ -743,17 +747,8 @@ impl ScrfdDetect {
         let started = Instant::now();
         let params = settings.detect_params();
 
-        // The preprocessor and the detector are taken out of their locks so
+        // The detector and the preprocessor are taken out of their locks so
         // that no lock is held while the frame is processed.
-        let mut preprocessor = self
-            .state
-            .lock()
-            .unwrap()
-            .as_mut()
-            .and_then(|state| state.preprocessor.take())
-            .unwrap_or_default();
-        let prepared = self.prepare(&mut preprocessor, buffer, info, layout, params.input_size);
-
         let mut detector = self
             .model
             .lock()
@@ -768,16 +763,26 @@ impl ScrfdDetect {
         {
             detector.set_num_threads(settings.num_threads());
         }
+        let mut preprocessor = self
+            .state
+            .lock()
+            .unwrap()
+            .as_mut()
+            .and_then(|state| state.preprocessor.take())
+            .unwrap_or_default();
+        let prepared = self.prepare(&mut preprocessor, buffer, info, layout, params.input_size);
 
+        // Errors of the preparation are already reported; inference errors
+        // are reported below, once the locks are restored.
         let faces = match prepared {
             Ok(Some(input)) => {
                 let faces = detector.infer(&input, &params);
                 preprocessor.recycle(input);
-                faces.map_err(|err| err.to_string())
+                faces.map_err(|err| Some(err.to_string()))
             }
             // Too small to hold a face.
             Ok(None) => Ok(Vec::new()),
-            Err(flow) => Err(flow.to_string()),
+            Err(_) => Err(None),
         };
         if !test_delay.is_zero() {
             std::thread::sleep(test_delay);
@@ -791,11 +796,13 @@ impl ScrfdDetect {
         }
 
         let faces = faces.map_err(|err| {
-            gst::element_imp_error!(
-                self,
-                gst::StreamError::Failed,
-                ["Face detection failed: {}", err]
-            );
+            if let Some(err) = err {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Failed,
+                    ["Face detection failed: {}", err]
+                );
+            }
             gst::FlowError::Error
         })?;
         Ok(Analysis {
@@ -869,12 +876,15 @@ impl ScrfdDetect {
     /// the last LATENCY query reported, so the pipeline asks again.
     fn check_latency(&self) {
         let grown = {
-            let state = self.state.lock().unwrap();
-            state.as_ref().is_some_and(|state| {
-                let latency = state.latency();
-                latency
-                    > state.reported_latency + state.reported_latency / 10 + gst::ClockTime::MSECOND
-            })
+            let mut state = self.state.lock().unwrap();
+            let Some(state) = state.as_mut() else {
+                return;
+            };
+            let reported = state.reported_latency;
+            let grown = state.latency() > reported + reported / 10 + gst::ClockTime::MSECOND;
+            let post = grown && !state.latency_message_posted;
+            state.latency_message_posted |= post;
+            post
         };
         if grown {
             gst::debug!(
@@ -1032,6 +1042,7 @@ impl BaseTransformImpl for ScrfdDetect {
                 match state.as_mut() {
                     Some(state) if !live_mode => {
                         state.reported_latency = state.latency();
+                        state.latency_message_posted = false;
                         state.reported_latency
                     }
                     // Live mode lets frames through at once; before the

@@ -10,6 +10,15 @@ use std::path::{Path, PathBuf};
 
 use gstscrfd::detector::Face;
 
+/// Initialises GStreamer and registers the plugin once per test binary.
+pub fn init() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstscrfd::plugin_register_static().expect("scrfd plugin registers");
+    });
+}
+
 /// Returns the folder with test media, models and reference detections:
 /// the SCRFD_TEST_DATA environment variable, else `../shared` beside the
 /// crate.
