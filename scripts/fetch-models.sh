@@ -138,7 +138,7 @@ obtain() {
         elif [ -f "$from/$renamed" ]; then
             source=$from/$renamed
         else
-            fail "neither $name nor $renamed was found in $from"
+            fail "neither $name nor $renamed was found in $from; name only the variants that folder has, for example: $0 --from $from 2.5g-kps"
         fi
         cp "$source" "$output"
     else

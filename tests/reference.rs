@@ -88,3 +88,34 @@ fn detector_matches_every_reference_file() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn crowd_at_low_threshold_finishes() {
+    // The 221-face WIDER image at threshold 0.02 makes thousands of
+    // candidates; NMS must still finish and keep a plausible set.
+    let name = "0_Parade_marchingband_1_490.png";
+    let image = load_png(&still(name));
+    let (param, bin) = model_files("scrfd_2.5g_kps");
+    let mut detector = Detector::load(&param, &bin, None).unwrap();
+    let rgb = Image::packed(
+        &image.pixels,
+        image.width,
+        image.height,
+        image.width * 3,
+        PixelLayout::RGB,
+    )
+    .unwrap();
+    let params = DetectParams {
+        input_size: 640,
+        score_threshold: 0.02,
+        nms_threshold: 0.45,
+    };
+    let faces = detector.detect(&rgb, &params).unwrap();
+    assert!(
+        faces.len() > 221,
+        "{} faces kept at threshold 0.02",
+        faces.len()
+    );
+    assert!(faces.windows(2).all(|pair| pair[0].score >= pair[1].score));
+    assert!(faces.iter().all(|face| face.score >= 0.02));
+}

@@ -521,3 +521,56 @@ fn non_scrfd_param_fails_ready() {
     assert!(error.contains("score_16"), "{error}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn weights_of_another_model_fail_ready() {
+    // A .bin shorter or longer than the graph reads belongs to another
+    // model; ncnn alone would load it and then find nothing.
+    let dir = temp_dir("mismatch");
+    for (graph, weights) in [
+        ("scrfd_2.5g_kps", "scrfd_500m_kps"),
+        ("scrfd_500m_kps", "scrfd_2.5g_kps"),
+    ] {
+        let param = dir.join(format!("{graph}.param"));
+        std::fs::copy(model_dir().join(format!("{graph}.param")), &param).unwrap();
+        std::fs::copy(
+            model_dir().join(format!("{weights}.bin")),
+            dir.join(format!("{graph}.bin")),
+        )
+        .unwrap();
+
+        let error = ready_error(&[("param-location", param.to_str().unwrap())]);
+        assert!(
+            error.contains("do not fit the network structure"),
+            "{graph} with {weights}: {error}"
+        );
+        assert!(error.contains(&format!("{graph}.bin")), "{error}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn error_message_carries_the_fix() {
+    // Applications often show only the message of an error, not its debug
+    // text, so the message itself names the folder and what to set.
+    init();
+    let element = gst::ElementFactory::make("scrfddetect")
+        .property("model-dir", "/nonexistent/models")
+        .build()
+        .unwrap();
+    let pipeline = gst::Pipeline::new();
+    pipeline.add(&element).unwrap();
+    assert!(pipeline.set_state(gst::State::Ready).is_err());
+    let message = pipeline
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(gst::ClockTime::from_seconds(5), &[gst::MessageType::Error])
+        .unwrap();
+    let gst::MessageView::Error(error) = message.view() else {
+        unreachable!()
+    };
+    let text = error.error().to_string();
+    assert!(text.contains("/nonexistent/models"), "{text}");
+    assert!(text.contains("model-dir"), "{text}");
+    pipeline.set_state(gst::State::Null).unwrap();
+}

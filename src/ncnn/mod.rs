@@ -28,6 +28,18 @@ pub enum Error {
     )]
     LoadModel { path: PathBuf, code: i32 },
 
+    #[error(
+        "the weights in {path} do not fit the network structure: the structure reads {read} \
+         bytes{ran_out}, the file has {size}; use the .bin that belongs to the .param"
+    )]
+    WeightsSize {
+        path: PathBuf,
+        read: u64,
+        size: u64,
+        /// " and wants more" when ncnn tried to read past the end.
+        ran_out: &'static str,
+    },
+
     #[error("path {0} contains a NUL byte, which the ncnn C API cannot accept")]
     NulInPath(PathBuf),
 
@@ -501,15 +513,60 @@ impl Net {
                 code,
             });
         }
-        // SAFETY: as above.
-        let code = unsafe { sys::ncnn_net_load_model(net.raw.as_ptr(), bin_c.as_ptr()) };
+        net.load_weights(bin, &bin_c)?;
+        Ok(net)
+    }
+
+    /// Loads the weights through a C `FILE`, so that the bytes ncnn reads
+    /// can be compared with the file's size: ncnn itself accepts a `.bin`
+    /// of another model as long as it is not shorter than the graph needs,
+    /// and the network then finds nothing.
+    fn load_weights(&mut self, bin: &Path, bin_c: &CStr) -> Result<(), Error> {
+        let size = std::fs::metadata(bin)
+            .map_err(|_| Error::LoadModel {
+                path: bin.to_owned(),
+                code: -1,
+            })?
+            .len();
+
+        // SAFETY: fopen gets a NUL-terminated path and mode; the FILE is
+        // checked for null and closed below on every path.
+        let fp = unsafe { sys::fopen(bin_c.as_ptr(), c"rb".as_ptr()) };
+        if fp.is_null() {
+            return Err(Error::LoadModel {
+                path: bin.to_owned(),
+                code: -1,
+            });
+        }
+        // SAFETY: `fp` is an open FILE; the reader only keeps it until it
+        // is destroyed, before the FILE is closed. The network is valid and
+        // uniquely borrowed. ftell and feof only query the open FILE.
+        let (code, read, ran_out) = unsafe {
+            let reader = sys::ncnn_datareader_create_from_stdio(fp);
+            let code = sys::ncnn_net_load_model_datareader(self.raw.as_ptr(), reader);
+            sys::ncnn_datareader_destroy(reader);
+            let read = sys::ftell(fp);
+            let ran_out = sys::feof(fp) != 0;
+            sys::fclose(fp);
+            (code, read, ran_out)
+        };
+
         if code != 0 {
             return Err(Error::LoadModel {
                 path: bin.to_owned(),
                 code,
             });
         }
-        Ok(net)
+        let read = u64::try_from(read).unwrap_or(0);
+        if ran_out || read != size {
+            return Err(Error::WeightsSize {
+                path: bin.to_owned(),
+                read,
+                size,
+                ran_out: if ran_out { " and wants more" } else { "" },
+            });
+        }
+        Ok(())
     }
 
     /// Sets the thread count used by extractors created from now on;

@@ -3,7 +3,7 @@
 
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_long, c_void};
 
 #[repr(C)]
 pub struct ncnn_option {
@@ -25,12 +25,22 @@ pub struct ncnn_mat {
 pub struct ncnn_allocator {
     _private: [u8; 0],
 }
+#[repr(C)]
+pub struct ncnn_datareader {
+    _private: [u8; 0],
+}
+/// C's `FILE`.
+#[repr(C)]
+pub struct CFile {
+    _private: [u8; 0],
+}
 
 pub type ncnn_option_t = *mut ncnn_option;
 pub type ncnn_net_t = *mut ncnn_net;
 pub type ncnn_extractor_t = *mut ncnn_extractor;
 pub type ncnn_mat_t = *mut ncnn_mat;
 pub type ncnn_allocator_t = *mut ncnn_allocator;
+pub type ncnn_datareader_t = *mut ncnn_datareader;
 
 pub const NCNN_MAT_PIXEL_RGB: c_int = 1;
 pub const NCNN_MAT_PIXEL_BGR: c_int = 2;
@@ -93,7 +103,15 @@ unsafe extern "C" {
     pub fn ncnn_net_destroy(net: ncnn_net_t);
     pub fn ncnn_net_get_option(net: ncnn_net_t) -> ncnn_option_t;
     pub fn ncnn_net_load_param(net: ncnn_net_t, path: *const c_char) -> c_int;
-    pub fn ncnn_net_load_model(net: ncnn_net_t, path: *const c_char) -> c_int;
+    pub fn ncnn_datareader_create_from_stdio(fp: *mut CFile) -> ncnn_datareader_t;
+    pub fn ncnn_datareader_destroy(dr: ncnn_datareader_t);
+    pub fn ncnn_net_load_model_datareader(net: ncnn_net_t, dr: ncnn_datareader_t) -> c_int;
+
+    // From the C library, for reading the weights through a FILE.
+    pub fn fopen(path: *const c_char, mode: *const c_char) -> *mut CFile;
+    pub fn fclose(fp: *mut CFile) -> c_int;
+    pub fn ftell(fp: *mut CFile) -> c_long;
+    pub fn feof(fp: *mut CFile) -> c_int;
 
     pub fn ncnn_extractor_create(net: ncnn_net_t) -> ncnn_extractor_t;
     pub fn ncnn_extractor_destroy(ex: ncnn_extractor_t);

@@ -208,8 +208,11 @@ impl ScrfdDetect {
     /// Loads the model the settings choose, unless it is already loaded.
     fn ensure_model(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let files = models::resolve(&settings.model_choice())
-            .map_err(|reason| gst::error_msg!(gst::ResourceError::NotFound, ["{}", reason]))?;
+        let files = models::resolve(&settings.model_choice()).map_err(|reason| {
+            // The reason is the message itself, so that applications
+            // that show only the message still show the fix.
+            gst::error_msg!(gst::ResourceError::NotFound, ("{}", reason), ["{}", reason])
+        })?;
 
         let mut model = self.model.lock().unwrap();
         if model
@@ -234,7 +237,8 @@ impl ScrfdDetect {
                      SCRFD model in ncnn format",
                     ),
                 };
-                gst::error_msg!(kind, ["Could not load the SCRFD model: {}; {}", err, fix])
+                let message = format!("Could not load the SCRFD model: {err}; {fix}");
+                gst::error_msg!(kind, ("{}", message), ["{}", message])
             })?;
         gst::info!(
             CAT,

@@ -231,10 +231,15 @@ pub fn resolve(choice: &ModelChoice) -> Result<ModelFiles, String> {
         "put the model files into one of these folders, or set the model-dir property or the \
          SCRFD_MODEL_PATH environment variable to the folder that contains them"
     };
+    let source = if choice.variant == ModelVariant::Scrfd34gKps {
+        "upstream publishes no ncnn conversion of this variant, so convert it yourself"
+    } else {
+        "scripts/fetch-models.sh in the plugin's sources downloads them, models/README.md lists \
+         them"
+    };
     Err(format!(
-        "model {stem}.param was not found in {}; {how} (scripts/fetch-models.sh in the \
-         plugin's sources downloads them, models/README.md lists them), or set param-location \
-         and bin-location",
+        "model {stem}.param was not found in {}; {how} ({source}), or set param-location and \
+         bin-location",
         searched.join(", ")
     ))
 }
