@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{RgbImage, init, load_png, model_dir, shared_dir, still};
+use common::{
+    RgbImage, detector_element, init, load_png, model_dir, rgb_buffer, shared_dir, still,
+};
 use gst::prelude::*;
 use gst_video::VideoFormat;
 use gst_video::prelude::*;
@@ -48,21 +50,6 @@ fn rgb_caps(width: usize, height: usize) -> gst::Caps {
         .unwrap()
 }
 
-/// Packs `image` into an RGB buffer with GStreamer's default strides.
-fn rgb_buffer(image: &RgbImage) -> gst::Buffer {
-    init();
-    let info =
-        gst_video::VideoInfo::builder(VideoFormat::Rgb, image.width as u32, image.height as u32)
-            .build()
-            .unwrap();
-    let stride = info.stride()[0] as usize;
-    let mut data = vec![0u8; info.size()];
-    for (y, row) in image.pixels.chunks_exact(image.width * 3).enumerate() {
-        data[y * stride..y * stride + row.len()].copy_from_slice(row);
-    }
-    gst::Buffer::from_mut_slice(data)
-}
-
 /// Converts `buffer` (described by `caps`) to `format` with videoconvert;
 /// returns the converted buffer and its caps.
 fn videoconvert(
@@ -96,15 +83,7 @@ fn image_in(image: &RgbImage, format: VideoFormat) -> (gst::Buffer, gst::Caps) {
 }
 
 fn detector(properties: &[(&str, &dyn ToValue)]) -> gst::Element {
-    init();
-    let element = gst::ElementFactory::make("scrfddetect")
-        .property("model-dir", model_dir().to_str().unwrap())
-        .build()
-        .unwrap();
-    for (name, value) in properties {
-        element.set_property_from_value(name, &value.to_value());
-    }
-    element
+    detector_element(properties)
 }
 
 /// Pushes one frame through a new element; returns the output buffer.

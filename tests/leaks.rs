@@ -3,27 +3,9 @@
 
 mod common;
 
-use common::{RgbImage, init, load_png, model_dir, still};
+use common::{init, load_png, model_dir, rgb_buffer, still};
 use gst::prelude::*;
 use gst_video::VideoFormat;
-
-fn rgb_frame(image: &RgbImage, index: u64) -> gst::Buffer {
-    let info =
-        gst_video::VideoInfo::builder(VideoFormat::Rgb, image.width as u32, image.height as u32)
-            .build()
-            .unwrap();
-    let stride = info.stride()[0] as usize;
-    let mut data = vec![0u8; info.size()];
-    for (y, row) in image.pixels.chunks_exact(image.width * 3).enumerate() {
-        data[y * stride..][..row.len()].copy_from_slice(row);
-    }
-    let mut buffer = gst::Buffer::from_mut_slice(data);
-    buffer
-        .get_mut()
-        .unwrap()
-        .set_pts(gst::ClockTime::from_mseconds(40 * index));
-    buffer
-}
 
 /// Resident memory of this process in kilobytes.
 fn resident_kb() -> u64 {
@@ -93,7 +75,7 @@ fn no_leaks_over_many_frames_traced() {
 
         // Two frames made once; each push sends a new buffer that shares
         // their memory, as a source's buffer pool would.
-        let frames = [rgb_frame(&face, 0), rgb_frame(&empty, 0)];
+        let frames = [rgb_buffer(&face), rgb_buffer(&empty)];
         let mut memory_after_warm_up = 0;
         for index in 0..20_000u64 {
             let mut frame = frames[usize::from(index >= 10_000)].copy();

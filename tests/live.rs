@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{RgbImage, init, load_png, model_dir, still};
+use common::{RgbImage, detector_harness, init, load_png, model_dir, rgb_buffer, still};
 use gst::prelude::*;
 use gst_video::VideoFormat;
 use gstscrfd::meta::{FrameStatus, faces, frame_status};
@@ -13,16 +13,7 @@ use gstscrfd::meta::{FrameStatus, faces, frame_status};
 const FRAME: gst::ClockTime = gst::ClockTime::from_mseconds(40);
 
 fn rgb_frame(image: &RgbImage, index: u64) -> gst::Buffer {
-    let info =
-        gst_video::VideoInfo::builder(VideoFormat::Rgb, image.width as u32, image.height as u32)
-            .build()
-            .unwrap();
-    let stride = info.stride()[0] as usize;
-    let mut data = vec![0u8; info.size()];
-    for (y, row) in image.pixels.chunks_exact(image.width * 3).enumerate() {
-        data[y * stride..][..row.len()].copy_from_slice(row);
-    }
-    let mut buffer = gst::Buffer::from_mut_slice(data);
+    let mut buffer = rgb_buffer(image);
     let buffer_mut = buffer.get_mut().unwrap();
     buffer_mut.set_pts(FRAME * index);
     buffer_mut.set_duration(FRAME);
@@ -39,15 +30,7 @@ fn caps_of(image: &RgbImage) -> gst::Caps {
 }
 
 fn harness(properties: &[(&str, &dyn ToValue)]) -> gst_check::Harness {
-    init();
-    let element = gst::ElementFactory::make("scrfddetect")
-        .property("model-dir", model_dir().to_str().unwrap())
-        .build()
-        .unwrap();
-    for (name, value) in properties {
-        element.set_property_from_value(name, &value.to_value());
-    }
-    gst_check::Harness::with_element(&element, Some("sink"), Some("src"))
+    detector_harness(properties)
 }
 
 fn face_image() -> RgbImage {

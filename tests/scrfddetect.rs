@@ -4,8 +4,8 @@
 mod common;
 
 use common::{
-    RgbImage, at_threshold, compare_with_reference, init, load_png, load_reference, model_dir,
-    shared_dir, still,
+    RgbImage, at_threshold, compare_with_reference, detector_harness, init, load_png,
+    load_reference, model_dir, shared_dir, still,
 };
 use gst::prelude::*;
 use gst_video::VideoFormat;
@@ -78,15 +78,7 @@ fn frame_buffer(
 }
 
 fn harness(properties: &[(&str, &dyn ToValue)]) -> gst_check::Harness {
-    init();
-    let element = gst::ElementFactory::make("scrfddetect")
-        .property("model-dir", model_dir().to_str().unwrap())
-        .build()
-        .unwrap();
-    for (name, value) in properties {
-        element.set_property_from_value(name, &value.to_value());
-    }
-    gst_check::Harness::with_element(&element, Some("sink"), Some("src"))
+    detector_harness(properties)
 }
 
 /// Runs one frame through a new element and returns the faces it attached.

@@ -258,7 +258,7 @@ pub struct Plane<'a> {
     pub stride: usize,
 }
 
-/// The most planes a layout uses.
+/// Maximum number of planes a layout reads.
 pub const MAX_PLANES: usize = 4;
 
 /// A borrowed image whose planes are checked to hold every sample.

@@ -19,6 +19,45 @@ pub fn init() {
     });
 }
 
+/// Makes a `scrfddetect` that loads its model from the test models, with
+/// `properties` set.
+pub fn detector_element(properties: &[(&str, &dyn gst::glib::value::ToValue)]) -> gst::Element {
+    init();
+    let element = gst::ElementFactory::make("scrfddetect")
+        .property("model-dir", model_dir().to_str().unwrap())
+        .build()
+        .unwrap();
+    for (name, value) in properties {
+        gst::prelude::ObjectExt::set_property_from_value(&element, name, &value.to_value());
+    }
+    element
+}
+
+/// Makes a harness around `detector_element(properties)`.
+pub fn detector_harness(
+    properties: &[(&str, &dyn gst::glib::value::ToValue)],
+) -> gst_check::Harness {
+    gst_check::Harness::with_element(&detector_element(properties), Some("sink"), Some("src"))
+}
+
+/// Packs `image` into an RGB buffer with GStreamer's default row stride.
+pub fn rgb_buffer(image: &RgbImage) -> gst::Buffer {
+    init();
+    let info = gst_video::VideoInfo::builder(
+        gst_video::VideoFormat::Rgb,
+        image.width as u32,
+        image.height as u32,
+    )
+    .build()
+    .unwrap();
+    let stride = info.stride()[0] as usize;
+    let mut data = vec![0u8; info.size()];
+    for (y, row) in image.pixels.chunks_exact(image.width * 3).enumerate() {
+        data[y * stride..][..row.len()].copy_from_slice(row);
+    }
+    gst::Buffer::from_mut_slice(data)
+}
+
 /// Returns the folder with test media, models and reference detections:
 /// the SCRFD_TEST_DATA environment variable, else `../shared` beside the
 /// crate.
