@@ -75,7 +75,7 @@ fn measure<const N: usize>(mut functions: [&mut dyn FnMut(); N]) -> [f64; N] {
     times.map(median)
 }
 
-/// The full ncnn preprocessing of packed RGB: resize, pad, normalise.
+/// Runs the full ncnn preprocessing of packed RGB: resize, pad, normalise.
 fn ncnn_preprocess(rgb: &[u8], stride: usize, letterbox: &Letterbox) -> Mat {
     let resized = Mat::from_pixels_resize(
         rgb,

@@ -70,13 +70,13 @@ pub const LANDMARK_NAMES: [&str; LANDMARKS] = [
     "right-mouth-corner",
 ];
 
-/// Name of the per-face structure that says whether a face is carried.
+/// Name of the per-face structure that records whether a face is carried.
 pub const ANALYSIS_STRUCTURE: &str = "analysis";
 
-/// Name of the custom meta that says what a frame carries.
+/// Name of the custom meta that records what a frame carries.
 pub const FRAME_META: &str = "ScrfdDetectFrameMeta";
 
-/// How old carried results are.
+/// Age of carried results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Carried {
     /// Frames between the analysed frame and this one.
@@ -88,7 +88,7 @@ pub struct Carried {
     pub source_pts: Option<gst::ClockTime>,
 }
 
-/// What a frame that passed the element carries.
+/// Content of a frame that passed the element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameStatus {
     /// The frame was analysed; its faces are its own.

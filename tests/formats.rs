@@ -98,7 +98,7 @@ fn detect(
         .expect("scrfddetect returns the frame")
 }
 
-/// A face box in frame pixels.
+/// Returns the face box in frame pixels.
 fn pixel_box(face: &DetectedFace, width: usize, height: usize) -> [f64; 4] {
     [
         face.x_min * width as f64,
@@ -523,7 +523,7 @@ fn variance(frame: &gst_video::VideoFrameRef<&gst::BufferRef>, rect: [usize; 4])
     values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64
 }
 
-/// The anonymised region of `face` with the default margin of 0.2, widened
+/// Returns the anonymised region of `face` with the default margin of 0.2, widened
 /// by 2 pixels for chroma alignment and rounding.
 fn anonymised_region(face: &DetectedFace, width: usize, height: usize) -> [usize; 4] {
     let [x0, y0, x1, y1] = pixel_box(face, width, height);

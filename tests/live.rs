@@ -158,7 +158,7 @@ fn late_frames_are_passed_on_unanalysed() {
     let out = h.push_and_pull(rgb_frame(&image, 0)).unwrap();
     assert_eq!(frame_status(&out), Some(FrameStatus::Analysed));
 
-    // The sink says the frame at 40 ms arrived 200 ms late: frames up to
+    // The sink reports that the frame at 40 ms arrived 200 ms late: frames up to
     // 40 + 2 * 200 ms are late and skip analysis, but are not dropped.
     let qos = gst::event::Qos::new(gst::QOSType::Underflow, 0.5, 200_000_000, Some(FRAME));
     assert!(h.push_upstream_event(qos));

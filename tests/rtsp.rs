@@ -68,7 +68,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The client pipeline of an RTSP camera, decoded straight into the
+/// Starts the client pipeline of an RTSP camera, decoded straight into the
 /// detector in live mode.
 fn client(url: &str) -> (gst::Pipeline, gst_app::AppSink) {
     init();
@@ -88,12 +88,12 @@ fn client(url: &str) -> (gst::Pipeline, gst_app::AppSink) {
     (pipeline, sink)
 }
 
-/// Pulls frames until `wanted` of them carry a face; returns how many
+/// Pulls frames until `expected` of them carry a face; returns how many
 /// frames that took.
-fn frames_until_faces(pipeline: &gst::Pipeline, sink: &gst_app::AppSink, wanted: usize) -> usize {
+fn frames_until_faces(pipeline: &gst::Pipeline, sink: &gst_app::AppSink, expected: usize) -> usize {
     let started = Instant::now();
     let (mut frames, mut with_faces) = (0, 0);
-    while with_faces < wanted {
+    while with_faces < expected {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "only {with_faces} of {frames} frames had a face"
@@ -127,7 +127,7 @@ fn rtsp_camera_stop_and_restart() {
 
     // The camera goes away mid-stream: the client must end with an error or
     // end-of-stream within a bounded time instead of waiting forever.
-    let gone = Instant::now();
+    let stopped = Instant::now();
     server.stop();
     let message = pipeline
         .bus()
@@ -137,7 +137,7 @@ fn rtsp_camera_stop_and_restart() {
             &[gst::MessageType::Error, gst::MessageType::Eos],
         )
         .expect("the client noticed that the server went away");
-    let noticed = gone.elapsed();
+    let noticed = stopped.elapsed();
     pipeline.set_state(gst::State::Null).unwrap();
     assert!(
         matches!(

@@ -141,7 +141,7 @@ impl ChromaSiting {
     };
 }
 
-/// How the colour components of a pixel are to be read.
+/// Colour model of a pixel layout.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ColourModel {
     /// Components are red, green, blue.
@@ -270,7 +270,7 @@ pub struct Image<'a> {
     planes: [Plane<'a>; MAX_PLANES],
 }
 
-/// Why a set of planes cannot be read as an image.
+/// Reason a set of planes cannot be read as an image.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {
     #[error("image size {width}x{height} is empty")]

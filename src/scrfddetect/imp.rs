@@ -125,7 +125,7 @@ impl Settings {
 /// A detector and the files it was loaded from.
 struct LoadedModel {
     files: ModelFiles,
-    /// `None` while the live-mode worker holds the detector.
+    /// `None` while the live-mode worker owns the detector.
     detector: Option<Detector>,
 }
 
@@ -151,8 +151,8 @@ struct State {
     durations: VecDeque<Duration>,
     /// Latency last reported in the LATENCY query.
     reported_latency: gst::ClockTime,
-    /// Whether a LATENCY message was posted since that query; one is
-    /// enough until the pipeline asks again.
+    /// Whether a LATENCY message was posted since that query. One is
+    /// enough until the pipeline queries again.
     latency_message_posted: bool,
     /// Extra time per analysis, for tests.
     test_delay: Duration,
@@ -877,7 +877,7 @@ impl ScrfdDetect {
     }
 
     /// Posts a LATENCY message when the processing time has grown past what
-    /// the last LATENCY query reported, so the pipeline asks again.
+    /// the last LATENCY query reported, so the pipeline queries again.
     fn check_latency(&self) {
         let grown = {
             let mut state = self.state.lock().unwrap();

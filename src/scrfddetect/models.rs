@@ -88,7 +88,7 @@ pub enum Updates {
     None = 3,
 }
 
-/// What frames that are not analysed carry.
+/// Content of frames that are not analysed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, glib::Enum)]
 #[repr(u32)]
 #[enum_type(name = "GstScrfdCarry")]
@@ -120,7 +120,7 @@ pub enum Mode {
     Live = 1,
 }
 
-/// How faces are hidden for privacy.
+/// Method of hiding faces for privacy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, glib::Enum)]
 #[repr(u32)]
 #[enum_type(name = "GstScrfdAnonymize")]
