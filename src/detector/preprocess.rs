@@ -47,10 +47,11 @@ pub struct Scratch {
     /// Horizontally resized source rows, one plane per colour channel.
     upper: [Vec<i16>; 3],
     lower: [Vec<i16>; 3],
-    /// Vertically blended YUV values of one output row.
+    /// Vertically blended values of one output row.
     blended: [Vec<i16>; 3],
-    /// Those values converted to 8-bit RGB.
-    converted: [Vec<i16>; 3],
+    /// Whole source pixels of one output row, for packed layouts sampled
+    /// at one pixel per output pixel.
+    pixels: Vec<u32>,
 }
 
 /// The resize of one colour component: its taps in its own samples.
@@ -63,6 +64,10 @@ struct ComponentTaps {
     /// Byte offsets of the two horizontal taps of each output column
     /// inside a component row.
     column_offsets: Vec<[u32; 2]>,
+    /// Whether every second horizontal tap has weight zero, as when the
+    /// scale is an odd whole number (1920 into 640) or one: each output
+    /// column is then one source sample, and the second tap is not read.
+    single_columns: bool,
 }
 
 /// Computes the taps of one axis of a component with `samples` samples,
@@ -190,13 +195,16 @@ impl Scratch {
                     ]
                 })
                 .collect();
+            taps.single_columns = column_taps.iter().all(|tap| tap.weight_second == 0);
         }
 
         let rows = self.upper.iter_mut().chain(&mut self.lower);
-        for row in rows.chain(&mut self.blended).chain(&mut self.converted) {
+        for row in rows.chain(&mut self.blended) {
             row.clear();
             row.resize(width, 0);
         }
+        self.pixels.clear();
+        self.pixels.resize(width, 0);
     }
 }
 
@@ -205,59 +213,63 @@ impl Scratch {
 /// 8 bits first means only the final RGB value is rounded.
 const BLEND_FRACTION_BITS: u32 = 2;
 
-/// Fractional bits of the fixed-point YUV to RGB coefficients.
-const COEFFICIENT_BITS: u32 = 14;
-
-/// Fixed-point YUV to RGB conversion for one matrix, for samples with
-/// `BLEND_FRACTION_BITS` fractional bits. Plain arithmetic rather than
-/// lookup tables keeps the working set in the first-level cache, and the
-/// row loop compiles to vector instructions.
+/// YUV to RGB conversion for one matrix, for samples with
+/// `BLEND_FRACTION_BITS` fractional bits, in single precision: SSE2, the
+/// x86-64 baseline, multiplies floats four at a time but has no 32-bit
+/// integer multiply, and the net wants floats in the end anyway.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct YuvCoefficients {
-    /// Black level of luma, with the samples' fractional bits.
-    luma_offset: i32,
-    luma: i32,
-    red_v: i32,
-    green_u: i32,
-    green_v: i32,
-    blue_u: i32,
+    /// Red, green and blue of Y = U = V = 0.
+    base: [f32; 3],
+    /// Steps of red, green and blue per luma unit, shared by all three.
+    luma: f32,
+    red_v: f32,
+    green_u: f32,
+    green_v: f32,
+    blue_u: f32,
 }
+
+/// Adding and subtracting 2^23 rounds a float in 0..2^22 to the nearest
+/// whole number: the sum has no bits below units.
+const ROUNDING: f32 = 8_388_608.0;
 
 impl YuvCoefficients {
     fn new(matrix: &YuvMatrix) -> YuvCoefficients {
         // to_rgb is affine: its slopes per sample step are the coefficients.
-        let origin = matrix.to_rgb(0.0, 128.0, 128.0);
-        let luma_slope = matrix.to_rgb(1.0, 128.0, 128.0)[0] - origin[0];
-        let along_u = matrix.to_rgb(0.0, 129.0, 128.0);
-        let along_v = matrix.to_rgb(0.0, 128.0, 129.0);
-        let scale = (1u32 << (COEFFICIENT_BITS - BLEND_FRACTION_BITS)) as f64;
-        let fixed = |slope: f64| (slope * scale).round() as i32;
+        let base = matrix.to_rgb(0.0, 0.0, 0.0);
+        let along_y = matrix.to_rgb(1.0, 0.0, 0.0);
+        let along_u = matrix.to_rgb(0.0, 1.0, 0.0);
+        let along_v = matrix.to_rgb(0.0, 0.0, 1.0);
+        let unit = (1u32 << BLEND_FRACTION_BITS) as f64;
+        let slope = |along: [f64; 3], c: usize| ((along[c] - base[c]) / unit) as f32;
         YuvCoefficients {
-            luma_offset: (-origin[0] / luma_slope * (1 << BLEND_FRACTION_BITS) as f64).round()
-                as i32,
-            luma: fixed(luma_slope),
-            red_v: fixed(along_v[0] - origin[0]),
-            green_u: fixed(along_u[1] - origin[1]),
-            green_v: fixed(along_v[1] - origin[1]),
-            blue_u: fixed(along_u[2] - origin[2]),
+            base: base.map(|v| v as f32),
+            luma: slope(along_y, 0),
+            red_v: slope(along_v, 0),
+            green_u: slope(along_u, 1),
+            green_v: slope(along_v, 1),
+            blue_u: slope(along_u, 2),
         }
     }
 
     /// Converts rows of Y, U, V (with `BLEND_FRACTION_BITS` fractional
-    /// bits) to rounded 8-bit red, green and blue rows.
-    fn convert_rows(&self, yuv: &[Vec<i16>; 3], rgb: &mut [Vec<i16>; 3]) {
-        let neutral = 128 << BLEND_FRACTION_BITS;
-        let round = 1 << (COEFFICIENT_BITS - 1);
-        let [red, green, blue] = rgb;
+    /// bits) to RGB, rounds to 8-bit values as an RGB frame would hold, and
+    /// writes them normalised into the red, green and blue rows of `out`.
+    fn convert_normalise_rows(&self, yuv: &[Vec<i16>; 3], out: [&mut [f32]; 3]) {
+        let [red, green, blue] = out;
+        let [base_red, base_green, base_blue] = self.base;
+        let eight_bit = |value: f32| (value.clamp(0.0, 255.0) + ROUNDING) - ROUNDING;
         let outputs = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
         let inputs = yuv[0].iter().zip(&yuv[1]).zip(&yuv[2]);
         for (((red, green), blue), ((&y, &u), &v)) in outputs.zip(inputs) {
-            let luma = self.luma * (y as i32 - self.luma_offset) + round;
-            let (u, v) = (u as i32 - neutral, v as i32 - neutral);
-            *red = ((luma + self.red_v * v) >> COEFFICIENT_BITS).clamp(0, 255) as i16;
-            *green = ((luma + self.green_u * u + self.green_v * v) >> COEFFICIENT_BITS)
-                .clamp(0, 255) as i16;
-            *blue = ((luma + self.blue_u * u) >> COEFFICIENT_BITS).clamp(0, 255) as i16;
+            let (y, u, v) = (y as f32, u as f32, v as f32);
+            let luma = self.luma * y;
+            let r = eight_bit(luma + self.red_v * v + base_red);
+            let g = eight_bit(luma + self.green_u * u + self.green_v * v + base_green);
+            let b = eight_bit(luma + self.blue_u * u + base_blue);
+            *red = r * NORM - MEAN * NORM;
+            *green = g * NORM - MEAN * NORM;
+            *blue = b * NORM - MEAN * NORM;
         }
     }
 }
@@ -267,15 +279,24 @@ impl YuvCoefficients {
 type PackedRowResize = fn(&[u8], &[[i32; 2]], &[[u32; 2]], &mut [Vec<i16>; 3]);
 type PackedPairResize = fn([&[u8]; 2], &[[i32; 2]], &[[u32; 2]], [&mut [Vec<i16>; 3]; 2]);
 
+/// An output row of a packed layout that is one source pixel per output
+/// pixel: source row, column tap offsets, pixel buffer, output channel rows.
+type PackedPointRow = fn(&[u8], &[[u32; 2]], &mut [u32], [&mut [f32]; 3]);
+
 /// Horizontal pass over one source row: writes three channel planes of
 /// resized values with ncnn's 4 extra fractional bits.
 #[derive(Clone, Copy)]
 enum Horizontal {
     /// Packed RGB with a known byte order: all channels from one pass over
     /// whole pixels.
-    Packed(PackedRowResize, PackedPairResize),
-    /// Each of the first `count` components on its own.
-    Components { count: usize },
+    Packed(PackedRowResize, PackedPairResize, PackedPointRow),
+    /// Components resized one by one, except that components sharing their
+    /// taps (the chroma pair of a YUV frame) go through one pass: the first
+    /// `groups` entries, as (first component, component count).
+    Components {
+        groups: [(usize, usize); 3],
+        count: usize,
+    },
 }
 
 /// Resizes one row of packed `BYTES`-byte pixels with red, green and blue
@@ -334,31 +355,10 @@ fn resize_packed_pair<const BYTES: usize, const R: usize, const G: usize, const 
     }
 }
 
-/// Resizes two rows of one component in one pass over the columns.
-fn resize_channel_pair(
-    rows: [&[u8]; 2],
-    weights: &[[i32; 2]],
-    offsets: &[[u32; 2]],
-    out: [&mut [i16]; 2],
-) {
-    let [out0, out1] = out;
-    let columns = weights
-        .iter()
-        .zip(offsets)
-        .zip(out0.iter_mut().zip(out1.iter_mut()));
-    for ((weight, offset), (out0, out1)) in columns {
-        // One range check covers both taps, which are in order.
-        let (first, second) = (offset[0] as usize, offset[1] as usize);
-        let window0 = &rows[0][first..=second];
-        let window1 = &rows[1][first..=second];
-        let last = window0.len() - 1;
-        *out0 = ((window0[0] as i32 * weight[0] + window0[last] as i32 * weight[1]) >> 4) as i16;
-        *out1 = ((window1[0] as i32 * weight[0] + window1[last] as i32 * weight[1]) >> 4) as i16;
-    }
-}
-
 impl Horizontal {
-    fn for_layout(layout: &PixelLayout, width: usize) -> Horizontal {
+    /// `single` tells whether the columns of the first component each read
+    /// one sample.
+    fn for_layout(layout: &PixelLayout, width: usize, single: bool) -> Horizontal {
         let [r, g, b] = layout.components;
         let packed = layout.model == ColourModel::Rgb
             && width >= 2
@@ -369,10 +369,19 @@ impl Horizontal {
             let order = (r.step, r.offset, g.offset, b.offset);
             macro_rules! packed {
                 ($bytes:literal, $r:literal, $g:literal, $b:literal) => {
-                    Some((
-                        resize_packed::<$bytes, $r, $g, $b> as PackedRowResize,
-                        resize_packed_pair::<$bytes, $r, $g, $b> as PackedPairResize,
-                    ))
+                    Some(if single {
+                        (
+                            resize_packed_single::<$bytes, $r, $g, $b> as PackedRowResize,
+                            resize_packed_single_pair::<$bytes, $r, $g, $b> as PackedPairResize,
+                            point_row::<$bytes, $r, $g, $b> as PackedPointRow,
+                        )
+                    } else {
+                        (
+                            resize_packed::<$bytes, $r, $g, $b> as PackedRowResize,
+                            resize_packed_pair::<$bytes, $r, $g, $b> as PackedPairResize,
+                            point_row::<$bytes, $r, $g, $b> as PackedPointRow,
+                        )
+                    })
                 };
             }
             let resize = match order {
@@ -384,26 +393,165 @@ impl Horizontal {
                 (4, 3, 2, 1) => packed!(4, 3, 2, 1),
                 _ => None,
             };
-            if let Some((one, pair)) = resize {
-                return Horizontal::Packed(one, pair);
+            if let Some((one, pair, point)) = resize {
+                return Horizontal::Packed(one, pair, point);
             }
         }
-        let count = if layout.model == ColourModel::Gray {
-            1
+        let [_, u, v] = layout.components;
+        let (groups, count) = if layout.model == ColourModel::Gray {
+            ([(0, 1), (0, 0), (0, 0)], 1)
+        } else if (u.step, u.x_shift, u.y_shift) == (v.step, v.x_shift, v.y_shift) {
+            ([(0, 1), (1, 2), (0, 0)], 2)
         } else {
-            3
+            ([(0, 1), (1, 1), (2, 1)], 3)
         };
-        Horizontal::Components { count }
+        Horizontal::Components { groups, count }
     }
 }
 
-/// Resizes one row of one 8-bit component (ncnn's horizontal pass).
-fn resize_channel(row: &[u8], weights: &[[i32; 2]], offsets: &[[u32; 2]], out: &mut [i16]) {
-    for ((out, weight), offset) in out.iter_mut().zip(weights).zip(offsets) {
-        let window = &row[offset[0] as usize..=offset[1] as usize];
-        let (first, second) = (window[0] as i32, window[window.len() - 1] as i32);
-        *out = ((first * weight[0] + second * weight[1]) >> 4) as i16;
+/// Writes an output row that is one source pixel per output pixel: both
+/// the column and the row have their second taps at weight zero and so
+/// their first at full weight, and ncnn's arithmetic then gives each
+/// channel exactly the source value.
+///
+/// Whole pixels are first copied with one 4-byte read each, so that taking
+/// the channels apart and normalising them compiles to vector
+/// instructions.
+fn point_row<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
+    row: &[u8],
+    offsets: &[[u32; 2]],
+    pixels: &mut [u32],
+    out: [&mut [f32]; 3],
+) {
+    for (pixel, offset) in pixels.iter_mut().zip(offsets) {
+        let start = offset[0] as usize;
+        *pixel = match row.get(start..start + 4) {
+            Some(bytes) => u32::from_le_bytes(bytes.try_into().expect("four bytes")),
+            // The last 3-byte pixel of a frame may end the buffer.
+            None => row[start..start + BYTES]
+                .iter()
+                .rev()
+                .fold(0, |word, &byte| word << 8 | byte as u32),
+        };
     }
+    for (out, position) in out.into_iter().zip([R, G, B]) {
+        let shift = 8 * position as u32;
+        for (out, &pixel) in out.iter_mut().zip(pixels.iter()) {
+            *out = normalise((pixel >> shift & 0xff) as i32);
+        }
+    }
+}
+
+/// Resizes one row of packed pixels whose second taps all have weight
+/// zero: each column reads one pixel.
+fn resize_packed_single<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
+    row: &[u8],
+    weights: &[[i32; 2]],
+    offsets: &[[u32; 2]],
+    out: &mut [Vec<i16>; 3],
+) {
+    let [red, green, blue] = out;
+    let outputs = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
+    for ((weight, offset), ((red, green), blue)) in weights.iter().zip(offsets).zip(outputs) {
+        let start = offset[0] as usize;
+        let pixel = &row[start..start + BYTES];
+        let scale = |c: usize| ((pixel[c] as i32 * weight[0]) >> 4) as i16;
+        *red = scale(R);
+        *green = scale(G);
+        *blue = scale(B);
+    }
+}
+
+/// [`resize_packed_single`] on two rows.
+fn resize_packed_single_pair<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
+    rows: [&[u8]; 2],
+    weights: &[[i32; 2]],
+    offsets: &[[u32; 2]],
+    out: [&mut [Vec<i16>; 3]; 2],
+) {
+    let [upper, lower] = out;
+    resize_packed_single::<BYTES, R, G, B>(rows[0], weights, offsets, upper);
+    resize_packed_single::<BYTES, R, G, B>(rows[1], weights, offsets, lower);
+}
+
+/// Resizes one row of each of `N` components that share their taps (the
+/// two chroma components of a YUV frame, or luma alone).
+fn resize_samples<const N: usize>(
+    rows: [&[u8]; N],
+    weights: &[[i32; 2]],
+    offsets: &[[u32; 2]],
+    out: &mut [Vec<i16>],
+) {
+    let width = weights.len();
+    let (offsets, out) = (&offsets[..width], output_rows::<N>(out, width));
+    for dx in 0..width {
+        let (weight, offset) = (weights[dx], offsets[dx]);
+        let (first, second) = (offset[0] as usize, offset[1] as usize);
+        for k in 0..N {
+            // One range check covers both taps, which are in order.
+            let window = &rows[k][first..=second];
+            let (s0, s1) = (window[0] as i32, window[window.len() - 1] as i32);
+            out[k][dx] = ((s0 * weight[0] + s1 * weight[1]) >> 4) as i16;
+        }
+    }
+}
+
+/// [`resize_samples`] on two rows of each component, in one pass over the
+/// columns.
+fn resize_samples_pair<const N: usize>(
+    rows: [[&[u8]; N]; 2],
+    weights: &[[i32; 2]],
+    offsets: &[[u32; 2]],
+    out: [&mut [Vec<i16>]; 2],
+) {
+    let width = weights.len();
+    let [upper, lower] = out;
+    let offsets = &offsets[..width];
+    let (upper, lower) = (
+        output_rows::<N>(upper, width),
+        output_rows::<N>(lower, width),
+    );
+    for dx in 0..width {
+        let (weight, offset) = (weights[dx], offsets[dx]);
+        let (first, second) = (offset[0] as usize, offset[1] as usize);
+        for k in 0..N {
+            let window0 = &rows[0][k][first..=second];
+            let window1 = &rows[1][k][first..=second];
+            let last = window0.len() - 1;
+            upper[k][dx] =
+                ((window0[0] as i32 * weight[0] + window0[last] as i32 * weight[1]) >> 4) as i16;
+            lower[k][dx] =
+                ((window1[0] as i32 * weight[0] + window1[last] as i32 * weight[1]) >> 4) as i16;
+        }
+    }
+}
+
+/// [`resize_samples`] for columns whose second taps all have weight zero:
+/// each column reads one sample.
+fn resize_samples_single<const N: usize>(
+    rows: [&[u8]; N],
+    weights: &[[i32; 2]],
+    offsets: &[[u32; 2]],
+    out: &mut [Vec<i16>],
+) {
+    let width = weights.len();
+    let (offsets, out) = (&offsets[..width], output_rows::<N>(out, width));
+    for dx in 0..width {
+        let first = offsets[dx][0] as usize;
+        for k in 0..N {
+            out[k][dx] = ((rows[k][first] as i32 * weights[dx][0]) >> 4) as i16;
+        }
+    }
+}
+
+/// The first `width` values of the first `N` row buffers, as slices whose
+/// length the compiler knows, so that indexing by column is not checked.
+fn output_rows<const N: usize>(rows: &mut [Vec<i16>], width: usize) -> [&mut [i16]; N] {
+    let mut rows = rows.iter_mut();
+    std::array::from_fn(|_| {
+        let row = rows.next().expect("a row buffer per component");
+        &mut row[..width]
+    })
 }
 
 /// Normalises an 8-bit value. Exact in f32: value / 128 and 127.5 / 128
@@ -421,19 +569,20 @@ fn round_normalise_row(sums: &[i16], out: &mut [f32]) {
     }
 }
 
-/// Normalises a row of 8-bit values.
-fn normalise_row(values: &[i16], out: &mut [f32]) {
-    for (out, &value) in out.iter_mut().zip(values) {
-        *out = normalise(value as i32);
-    }
-}
-
 /// Blends two resized rows vertically into values with
 /// `BLEND_FRACTION_BITS` fractional bits: ncnn's `vresize_one` before its
 /// final rounding shift, in 16-bit lanes so that it compiles to SSE2's
 /// multiply-high like ncnn's own code.
 fn blend_fine(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [i16]) {
     let (b0, b1) = (tap.weight_first, tap.weight_second);
+    if b1 == 0 {
+        // The lower row was not resized (see `update_rows`); its term is
+        // zero whatever it holds.
+        for (out, &s0) in out.iter_mut().zip(upper) {
+            *out = ((b0 as i32 * s0 as i32) >> 16) as i16;
+        }
+        return;
+    }
     for ((out, &s0), &s1) in out.iter_mut().zip(upper).zip(lower) {
         let high0 = ((b0 as i32 * s0 as i32) >> 16) as i16;
         let high1 = ((b1 as i32 * s1 as i32) >> 16) as i16;
@@ -457,35 +606,91 @@ enum Vertical<'a> {
 /// Source rows held by an upper and a lower row buffer.
 type HeldRows = (Option<usize>, Option<usize>);
 
-/// Makes `upper` and `lower` hold the resized source rows `needed`,
-/// resizing only rows not already held, as ncnn does when consecutive
-/// output rows share a source row. `one` resizes one row, `pair` two rows
-/// in one pass.
-fn update_rows<Row: Clone>(
+/// Makes `upper` and `lower` (one row buffer per component) hold the
+/// resized source rows of `tap`, resizing only rows not already held, as
+/// ncnn does when consecutive output rows share a source row. A second row
+/// of weight zero adds nothing to the blend, so it is not resized and
+/// `lower` is left as it is. `one` resizes one row, `pair` two rows in one
+/// pass.
+fn update_rows(
     held: &mut HeldRows,
-    needed: [usize; 2],
-    upper: &mut Row,
-    lower: &mut Row,
-    mut one: impl FnMut(usize, &mut Row),
-    pair: impl FnOnce([usize; 2], &mut Row, &mut Row),
+    tap: &Tap,
+    upper: &mut [Vec<i16>],
+    lower: &mut [Vec<i16>],
+    mut one: impl FnMut(usize, &mut [Vec<i16>]),
+    pair: impl FnOnce([usize; 2], &mut [Vec<i16>], &mut [Vec<i16>]),
 ) {
-    let [first, second] = needed;
+    let copy = |from: &[Vec<i16>], to: &mut [Vec<i16>]| {
+        for (to, from) in to.iter_mut().zip(from) {
+            to.copy_from_slice(from);
+        }
+    };
+    let (first, second) = (tap.first, tap.second);
     if held.0 != Some(first) && held.1 == Some(first) {
-        std::mem::swap(upper, lower);
+        upper.swap_with_slice(lower);
         held.0 = held.1.take();
+    }
+    if tap.weight_second == 0 {
+        if held.0 != Some(first) {
+            one(first, upper);
+            held.0 = Some(first);
+        }
+        return;
     }
     match (held.0 == Some(first), held.1 == Some(second)) {
         (true, true) => {}
-        (true, false) if first == second => lower.clone_from(upper),
+        (true, false) if first == second => copy(upper, lower),
         (true, false) => one(second, lower),
         (false, true) => one(first, upper),
         (false, false) if first == second => {
             one(first, upper);
-            lower.clone_from(upper);
+            copy(upper, lower);
         }
-        (false, false) => pair(needed, upper, lower),
+        (false, false) => pair([first, second], upper, lower),
     }
     *held = (Some(first), Some(second));
+}
+
+/// Makes the row buffers of the `N` components from `first` on hold their
+/// resized source rows for the output row of `tap`.
+fn update_component_rows<const N: usize>(
+    image: &Image<'_>,
+    first: usize,
+    taps: &ComponentTaps,
+    tap: &Tap,
+    held: &mut HeldRows,
+    upper: &mut [Vec<i16>],
+    lower: &mut [Vec<i16>],
+) {
+    let (weights, offsets) = (&taps.column_weights[..], &taps.column_offsets[..]);
+    let rows = |row: usize| -> [&[u8]; N] {
+        std::array::from_fn(|k| image.component_samples(first + k, row))
+    };
+    let resize_one = if taps.single_columns {
+        resize_samples_single::<N>
+    } else {
+        resize_samples::<N>
+    };
+    update_rows(
+        held,
+        tap,
+        upper,
+        lower,
+        |row, out| resize_one(rows(row), weights, offsets, out),
+        |pair, upper, lower| {
+            if taps.single_columns {
+                resize_one(rows(pair[0]), weights, offsets, upper);
+                resize_one(rows(pair[1]), weights, offsets, lower);
+            } else {
+                resize_samples_pair::<N>(pair.map(rows), weights, offsets, [upper, lower]);
+            }
+        },
+    );
+}
+
+/// The row buffers of the three channels of a packed layout.
+fn three(rows: &mut [Vec<i16>]) -> &mut [Vec<i16>; 3] {
+    rows.try_into().expect("three row buffers")
 }
 
 /// Resizes `image` into the image area of `input`.
@@ -498,77 +703,81 @@ fn resize_image(
 ) {
     let layout = image.layout();
     scratch.prepare(&layout, letterbox);
-    let horizontal = Horizontal::for_layout(&layout, image.width());
+    let horizontal =
+        Horizontal::for_layout(&layout, image.width(), scratch.components[0].single_columns);
     let Scratch {
         components,
         upper,
         lower,
         blended,
-        converted,
+        pixels,
         ..
     } = scratch;
 
     let mut channels = input.channels_mut();
     let padded_width = letterbox.padded_width;
 
-    // Rows held per component; packed layouts use the first entry for all.
+    // Rows held per component group, by its first component; packed
+    // layouts use the first entry for all.
     let mut held: [HeldRows; 3] = [(None, None); 3];
 
     for dy in 0..letterbox.height {
+        let start = (letterbox.top + dy) * padded_width + letterbox.left;
+        let end = start + letterbox.width;
+
+        if let Horizontal::Packed(_, _, point) = horizontal {
+            let taps = &components[0];
+            let tap = &taps.rows[dy];
+            if taps.single_columns && tap.weight_second == 0 {
+                debug_assert_eq!(tap.weight_first, 2048);
+                let [red, green, blue] = &mut channels[..] else {
+                    unreachable!("the net input has three channels");
+                };
+                let out = [red, green, blue].map(|channel| &mut channel[start..end]);
+                point(
+                    image.plane_row(0, tap.first),
+                    &taps.column_offsets,
+                    pixels,
+                    out,
+                );
+                continue;
+            }
+        }
+
         match horizontal {
-            Horizontal::Packed(resize_one, resize_pair) => {
+            Horizontal::Packed(resize_one, resize_pair, _) => {
                 let taps = &components[0];
-                let tap = &taps.rows[dy];
+                let (weights, offsets) = (&taps.column_weights, &taps.column_offsets);
                 update_rows(
                     &mut held[0],
-                    [tap.first, tap.second],
+                    &taps.rows[dy],
                     upper,
                     lower,
-                    |y, out| {
-                        resize_one(
-                            image.plane_row(0, y),
-                            &taps.column_weights,
-                            &taps.column_offsets,
-                            out,
-                        )
-                    },
+                    |y, out| resize_one(image.plane_row(0, y), weights, offsets, three(out)),
                     |ys, upper, lower| {
                         let rows = ys.map(|y| image.plane_row(0, y));
-                        resize_pair(
-                            rows,
-                            &taps.column_weights,
-                            &taps.column_offsets,
-                            [upper, lower],
-                        );
+                        resize_pair(rows, weights, offsets, [three(upper), three(lower)]);
                     },
                 );
             }
-            Horizontal::Components { count } => {
-                // Subsampled components repeat rows, so each component
-                // keeps its own held rows.
-                for c in 0..count {
-                    let taps = &components[c];
+            Horizontal::Components { groups, count } => {
+                // Subsampled components repeat rows, so each group keeps its
+                // own held rows.
+                for &(first, n) in &groups[..count] {
+                    let taps = &components[first];
                     let tap = &taps.rows[dy];
-                    let (weights, offsets) = (&taps.column_weights, &taps.column_offsets);
-                    update_rows(
-                        &mut held[c],
-                        [tap.first, tap.second],
-                        &mut upper[c],
-                        &mut lower[c],
-                        |row, out| {
-                            resize_channel(image.component_samples(c, row), weights, offsets, out)
-                        },
-                        |rows, upper, lower| {
-                            let rows = rows.map(|row| image.component_samples(c, row));
-                            resize_channel_pair(rows, weights, offsets, [upper, lower]);
-                        },
-                    );
+                    let held = &mut held[first];
+                    let rows = first..first + n;
+                    let (upper, lower) = (&mut upper[rows.clone()], &mut lower[rows]);
+                    if n == 2 {
+                        update_component_rows::<2>(image, first, taps, tap, held, upper, lower);
+                    } else {
+                        update_component_rows::<1>(image, first, taps, tap, held, upper, lower);
+                    }
                 }
             }
         }
 
-        let start = (letterbox.top + dy) * padded_width + letterbox.left;
-        let end = start + letterbox.width;
         let row_tap = |c: usize| &components[c].rows[dy];
         match vertical {
             // Blending and normalising are separate loops over the row, so
@@ -593,10 +802,11 @@ fn resize_image(
                 for c in 0..3 {
                     blend_fine(&upper[c], &lower[c], row_tap(c), &mut blended[c]);
                 }
-                coefficients.convert_rows(blended, converted);
-                for c in 0..3 {
-                    normalise_row(&converted[c], &mut channels[c][start..end]);
-                }
+                let [red, green, blue] = &mut channels[..] else {
+                    unreachable!("the net input has three channels");
+                };
+                let out = [red, green, blue].map(|channel| &mut channel[start..end]);
+                coefficients.convert_normalise_rows(blended, out);
             }
         }
     }
@@ -725,6 +935,97 @@ mod tests {
         assert_eq!(saturate_to_i16(1023.5), 1024);
         assert_eq!(saturate_to_i16(-0.5), -1);
         assert_eq!(saturate_to_i16(1e9), i16::MAX);
+    }
+
+    /// ncnn's preprocessing of packed pixels: resize, pad, normalise.
+    fn ncnn_input(
+        pixels: &[u8],
+        order: crate::ncnn::PixelOrder,
+        width: usize,
+        height: usize,
+        letterbox: &Letterbox,
+    ) -> Mat {
+        let stride = width * order.bytes_per_pixel();
+        let resized = Mat::from_pixels_resize(
+            pixels,
+            order,
+            width,
+            height,
+            stride,
+            letterbox.width,
+            letterbox.height,
+        )
+        .unwrap();
+        let mut input = resized
+            .copy_make_border(
+                letterbox.top,
+                letterbox.padded_height - letterbox.height - letterbox.top,
+                letterbox.left,
+                letterbox.padded_width - letterbox.width - letterbox.left,
+                0.0,
+            )
+            .unwrap();
+        input.substract_mean_normalize([MEAN; 3], [NORM; 3]);
+        input
+    }
+
+    #[test]
+    fn packed_input_equals_ncnn_input() {
+        use crate::ncnn::PixelOrder;
+
+        // Sizes for every resize path: odd whole scales (one source pixel
+        // per output pixel, also only along one axis), scale one, even and
+        // fractional scales, upscaling, and the smallest images ncnn resizes.
+        let sizes = [
+            (1920, 1080, 640),
+            (640, 480, 640),
+            (1920, 720, 640),
+            (1280, 720, 640),
+            (641, 479, 640),
+            (1920, 1080, 320),
+            (7, 5, 640),
+            (2, 2, 64),
+            (3, 200, 640),
+        ];
+        let orders = [
+            (PixelOrder::Rgb, PixelLayout::RGB),
+            (PixelOrder::Bgr, PixelLayout::BGR),
+            (PixelOrder::Rgba, PixelLayout::RGBX),
+            (PixelOrder::Bgra, PixelLayout::BGRX),
+        ];
+        let mut state = 0x2545_f491_u32;
+        let mut scratch = Scratch::default();
+        for (width, height, size) in sizes {
+            let letterbox = Letterbox::new(width, height, size).unwrap();
+            for (order, layout) in orders {
+                let bytes = order.bytes_per_pixel();
+                let pixels: Vec<u8> = (0..width * height * bytes)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 17;
+                        state ^= state << 5;
+                        (state >> 24) as u8
+                    })
+                    .collect();
+                let expected = ncnn_input(&pixels, order, width, height, &letterbox);
+
+                let image = Image::packed(&pixels, width, height, width * bytes, layout).unwrap();
+                let mut input = new_input(&letterbox).unwrap();
+                resize_normalize(&image, &letterbox, &mut input, &mut scratch);
+                for c in 0..3 {
+                    let differing = input
+                        .channel(c)
+                        .iter()
+                        .zip(expected.channel(c))
+                        .filter(|(a, b)| a != b)
+                        .count();
+                    assert_eq!(
+                        differing, 0,
+                        "{width}x{height} into {size}, {order:?}, channel {c}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
