@@ -25,8 +25,9 @@ pub const NORM: f32 = 1.0 / 128.0;
 /// Net input value of the padding: pixel value 0 after normalisation.
 pub const PAD_VALUE: f32 = (0.0 - MEAN) * NORM;
 
-/// Fixed-point scale of ncnn's bilinear weights (INTER_RESIZE_COEF_BITS).
-const WEIGHT_SCALE: f32 = (1 << 11) as f32;
+/// Fractional bits of ncnn's bilinear weights (INTER_RESIZE_COEF_BITS).
+const WEIGHT_BITS: u32 = 11;
+const WEIGHT_SCALE: f32 = (1 << WEIGHT_BITS) as f32;
 
 /// Two horizontal or vertical source taps and their fixed-point weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,6 +53,9 @@ pub struct Scratch {
     /// Whole source pixels of one output row, for packed layouts sampled
     /// at one pixel per output pixel.
     pixels: Vec<u32>,
+    /// Vertically blended rows of the components resized vertically
+    /// first, with 4 fractional bits.
+    vertical_rows: [Vec<u16>; 2],
 }
 
 /// The resize of one colour component: its taps in its own samples.
@@ -68,6 +72,13 @@ struct ComponentTaps {
     /// scale is an odd whole number (1920 into 640) or one: each output
     /// column is then one source sample, and the second tap is not read.
     single_columns: bool,
+    /// Whether to blend rows before columns: for chroma whose taps read
+    /// every sample between the first and the last, blending two whole
+    /// rows is a cheap vector loop, and leaves one horizontal pass per
+    /// output row instead of one per source row.
+    vertical_first: bool,
+    /// Byte offset of the last sample the horizontal taps read.
+    last_offset: usize,
 }
 
 /// Computes the taps of one axis of a component with `samples` samples,
@@ -196,6 +207,18 @@ impl Scratch {
                 })
                 .collect();
             taps.single_columns = column_taps.iter().all(|tap| tap.weight_second == 0);
+            taps.last_offset = taps.column_offsets.iter().map(|o| o[1]).max().unwrap_or(0) as usize;
+            let mut read = vec![false; columns];
+            for tap in &column_taps {
+                read[tap.first] = true;
+                read[tap.second] = true;
+            }
+            let first = column_taps.first().map_or(0, |tap| tap.first);
+            let last = column_taps.last().map_or(0, |tap| tap.second);
+            taps.vertical_first = matches!(layout.model, ColourModel::Yuv(_))
+                && component.y_shift > 0
+                && rows >= height
+                && read[first..=last].iter().all(|&read| read);
         }
 
         let rows = self.upper.iter_mut().chain(&mut self.lower);
@@ -205,23 +228,32 @@ impl Scratch {
         }
         self.pixels.clear();
         self.pixels.resize(width, 0);
+        for row in &mut self.vertical_rows {
+            row.clear();
+        }
     }
 }
 
-/// Fractional bits of the vertically blended YUV samples that the
-/// conversion reads: keeping 2 bits of the blend instead of rounding to
-/// 8 bits first means only the final RGB value is rounded.
+/// Fractional bits of ncnn's vertical blend before its final rounding.
 const BLEND_FRACTION_BITS: u32 = 2;
 
+/// Fractional bits of the blended YUV samples that the conversion reads:
+/// the conversion amplifies chroma errors about twofold, so the blend is
+/// rounded to an eighth of a level rather than truncated to a quarter as
+/// ncnn's is.
+const YUV_FRACTION_BITS: u32 = 3;
+
 /// YUV to RGB conversion for one matrix, for samples with
-/// `BLEND_FRACTION_BITS` fractional bits, in single precision: SSE2, the
-/// x86-64 baseline, multiplies floats four at a time but has no 32-bit
-/// integer multiply, and the net wants floats in the end anyway.
+/// `YUV_FRACTION_BITS` fractional bits, straight into normalised net
+/// input values. Single precision: SSE2, the x86-64 baseline, multiplies
+/// floats four at a time but has no 32-bit integer multiply, and the net
+/// wants floats in the end anyway. The result is not rounded to 8 bits
+/// first, so it is the exact conversion of the blended samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct YuvCoefficients {
-    /// Red, green and blue of Y = U = V = 0.
+    /// Normalised red, green and blue of Y = U = V = 0.
     base: [f32; 3],
-    /// Steps of red, green and blue per luma unit, shared by all three.
+    /// Step of red, green and blue per luma unit, shared by all three.
     luma: f32,
     red_v: f32,
     green_u: f32,
@@ -229,9 +261,10 @@ struct YuvCoefficients {
     blue_u: f32,
 }
 
-/// Adding and subtracting 2^23 rounds a float in 0..2^22 to the nearest
-/// whole number: the sum has no bits below units.
-const ROUNDING: f32 = 8_388_608.0;
+/// Normalised values of 8-bit black and white, the limits of a converted
+/// colour.
+const BLACK: f32 = (0.0 - MEAN) * NORM;
+const WHITE: f32 = (255.0 - MEAN) * NORM;
 
 impl YuvCoefficients {
     fn new(matrix: &YuvMatrix) -> YuvCoefficients {
@@ -240,10 +273,11 @@ impl YuvCoefficients {
         let along_y = matrix.to_rgb(1.0, 0.0, 0.0);
         let along_u = matrix.to_rgb(0.0, 1.0, 0.0);
         let along_v = matrix.to_rgb(0.0, 0.0, 1.0);
-        let unit = (1u32 << BLEND_FRACTION_BITS) as f64;
-        let slope = |along: [f64; 3], c: usize| ((along[c] - base[c]) / unit) as f32;
+        let unit = (1u32 << YUV_FRACTION_BITS) as f64;
+        let (mean, norm) = (MEAN as f64, NORM as f64);
+        let slope = |along: [f64; 3], c: usize| ((along[c] - base[c]) / unit * norm) as f32;
         YuvCoefficients {
-            base: base.map(|v| v as f32),
+            base: base.map(|v| ((v - mean) * norm) as f32),
             luma: slope(along_y, 0),
             red_v: slope(along_v, 0),
             green_u: slope(along_u, 1),
@@ -252,24 +286,20 @@ impl YuvCoefficients {
         }
     }
 
-    /// Converts rows of Y, U, V (with `BLEND_FRACTION_BITS` fractional
-    /// bits) to RGB, rounds to 8-bit values as an RGB frame would hold, and
-    /// writes them normalised into the red, green and blue rows of `out`.
+    /// Converts rows of Y, U, V (with `YUV_FRACTION_BITS` fractional
+    /// bits) to normalised red, green and blue rows of `out`, clamped to
+    /// what 8-bit RGB can hold.
     fn convert_normalise_rows(&self, yuv: &[Vec<i16>; 3], out: [&mut [f32]; 3]) {
         let [red, green, blue] = out;
         let [base_red, base_green, base_blue] = self.base;
-        let eight_bit = |value: f32| (value.clamp(0.0, 255.0) + ROUNDING) - ROUNDING;
         let outputs = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
         let inputs = yuv[0].iter().zip(&yuv[1]).zip(&yuv[2]);
         for (((red, green), blue), ((&y, &u), &v)) in outputs.zip(inputs) {
             let (y, u, v) = (y as f32, u as f32, v as f32);
             let luma = self.luma * y;
-            let r = eight_bit(luma + self.red_v * v + base_red);
-            let g = eight_bit(luma + self.green_u * u + self.green_v * v + base_green);
-            let b = eight_bit(luma + self.blue_u * u + base_blue);
-            *red = r * NORM - MEAN * NORM;
-            *green = g * NORM - MEAN * NORM;
-            *blue = b * NORM - MEAN * NORM;
+            *red = (luma + self.red_v * v + base_red).clamp(BLACK, WHITE);
+            *green = (luma + self.green_u * u + self.green_v * v + base_green).clamp(BLACK, WHITE);
+            *blue = (luma + self.blue_u * u + base_blue).clamp(BLACK, WHITE);
         }
     }
 }
@@ -569,6 +599,25 @@ fn round_normalise_row(sums: &[i16], out: &mut [f32]) {
     }
 }
 
+/// Blends two resized YUV rows vertically into values with
+/// `YUV_FRACTION_BITS` fractional bits, rounded.
+fn blend_yuv(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [i16]) {
+    let (b0, b1) = (tap.weight_first as i32, tap.weight_second as i32);
+    // Resized rows have 7 fractional bits and the weights 11.
+    let shift = 7 + WEIGHT_BITS - YUV_FRACTION_BITS;
+    let round = 1 << (shift - 1);
+    if b1 == 0 {
+        // The lower row was not resized (see `update_rows`).
+        for (out, &s0) in out.iter_mut().zip(upper) {
+            *out = ((b0 * s0 as i32 + round) >> shift) as i16;
+        }
+        return;
+    }
+    for ((out, &s0), &s1) in out.iter_mut().zip(upper).zip(lower) {
+        *out = ((b0 * s0 as i32 + b1 * s1 as i32 + round) >> shift) as i16;
+    }
+}
+
 /// Blends two resized rows vertically into values with
 /// `BLEND_FRACTION_BITS` fractional bits: ncnn's `vresize_one` before its
 /// final rounding shift, in 16-bit lanes so that it compiles to SSE2's
@@ -678,7 +727,7 @@ fn update_component_rows<const N: usize>(
         lower,
         |row, out| resize_one(rows(row), weights, offsets, out),
         |pair, upper, lower| {
-            if taps.single_columns {
+            if taps.single_columns || N > 1 {
                 resize_one(rows(pair[0]), weights, offsets, upper);
                 resize_one(rows(pair[1]), weights, offsets, lower);
             } else {
@@ -686,6 +735,87 @@ fn update_component_rows<const N: usize>(
             }
         },
     );
+}
+
+/// Fractional bits of vertically blended source rows.
+const SOURCE_BLEND_FRACTION_BITS: u32 = 4;
+
+/// Blends two component rows at the 8-bit weights `weights` (their sum is
+/// 256) into `out`, with `SOURCE_BLEND_FRACTION_BITS` fractional bits; a
+/// lower row of weight zero is not read.
+fn blend_source_rows(upper: &[u8], lower: &[u8], weights: [u16; 2], out: &mut [u16]) {
+    if weights[1] == 0 {
+        for (out, &s0) in out.iter_mut().zip(upper) {
+            *out = (s0 as u16) << SOURCE_BLEND_FRACTION_BITS;
+        }
+        return;
+    }
+    for ((out, &s0), &s1) in out.iter_mut().zip(upper).zip(lower) {
+        // At most 255 * 256 + 8: the sum fits 16 bits.
+        *out = (s0 as u16 * weights[0] + s1 as u16 * weights[1] + 8) >> 4;
+    }
+}
+
+/// Resizes one output row of the `N` components from `first` on, which
+/// share their taps, by blending their two source rows first and then
+/// reading the columns from the blend; writes blends with
+/// `YUV_FRACTION_BITS` fractional bits to `out`.
+fn resize_vertical_first<const N: usize>(
+    image: &Image<'_>,
+    first: usize,
+    taps: &ComponentTaps,
+    tap: &Tap,
+    rows: &mut [Vec<u16>; 2],
+    out: &mut [Vec<i16>],
+) {
+    let components = &image.layout().components[first..first + N];
+    let lower_weight = (tap.weight_second as u16 + 4) >> 3;
+    let weights = [256 - lower_weight, lower_weight];
+    let blend = |row: &mut Vec<u16>, component: usize, len: usize| {
+        row.resize(len, 0);
+        let upper = &image.component_samples(component, tap.first)[..len];
+        let lower = if lower_weight == 0 {
+            upper
+        } else {
+            &image.component_samples(component, tap.second)[..len]
+        };
+        blend_source_rows(upper, lower, weights, row);
+    };
+
+    // Components in one plane (the interleaved chroma of NV12) share one
+    // blend, which starts at the one that comes first in a pixel. Each
+    // component reads blend `sources[k]` from `starts[k]` on.
+    let mut sources = [0; N];
+    let mut starts = [0; N];
+    if N == 2 && components[0].plane == components[1].plane {
+        let lowest = (components[1].offset < components[0].offset) as usize;
+        let low = components[lowest].offset;
+        for (start, component) in starts.iter_mut().zip(components) {
+            *start = component.offset - low;
+        }
+        let len = taps.last_offset + 1 + starts.iter().max().unwrap_or(&0);
+        blend(&mut rows[0], first + lowest, len);
+    } else {
+        for k in 0..N {
+            sources[k] = k;
+            blend(&mut rows[k], first + k, taps.last_offset + 1);
+        }
+    }
+
+    let width = taps.column_weights.len();
+    let (weights, offsets) = (&taps.column_weights[..width], &taps.column_offsets[..width]);
+    let out = output_rows::<N>(out, width);
+    let shift = SOURCE_BLEND_FRACTION_BITS + WEIGHT_BITS - YUV_FRACTION_BITS;
+    for k in 0..N {
+        let row = &rows[sources[k]][starts[k]..];
+        for ((out, weight), offset) in out[k].iter_mut().zip(weights).zip(offsets) {
+            let (s0, s1) = (
+                row[offset[0] as usize] as i32,
+                row[offset[1] as usize] as i32,
+            );
+            *out = ((s0 * weight[0] + s1 * weight[1] + (1 << (shift - 1))) >> shift) as i16;
+        }
+    }
 }
 
 /// The row buffers of the three channels of a packed layout.
@@ -711,6 +841,7 @@ fn resize_image(
         lower,
         blended,
         pixels,
+        vertical_rows,
         ..
     } = scratch;
 
@@ -766,6 +897,15 @@ fn resize_image(
                 for &(first, n) in &groups[..count] {
                     let taps = &components[first];
                     let tap = &taps.rows[dy];
+                    if taps.vertical_first {
+                        let out = &mut blended[first..first + n];
+                        if n == 2 {
+                            resize_vertical_first::<2>(image, first, taps, tap, vertical_rows, out);
+                        } else {
+                            resize_vertical_first::<1>(image, first, taps, tap, vertical_rows, out);
+                        }
+                        continue;
+                    }
                     let held = &mut held[first];
                     let rows = first..first + n;
                     let (upper, lower) = (&mut upper[rows.clone()], &mut lower[rows]);
@@ -800,7 +940,10 @@ fn resize_image(
             }
             Vertical::Yuv(coefficients) => {
                 for c in 0..3 {
-                    blend_fine(&upper[c], &lower[c], row_tap(c), &mut blended[c]);
+                    // Components blended first are in `blended` already.
+                    if !components[c].vertical_first {
+                        blend_yuv(&upper[c], &lower[c], row_tap(c), &mut blended[c]);
+                    }
                 }
                 let [red, green, blue] = &mut channels[..] else {
                     unreachable!("the net input has three channels");
@@ -1024,6 +1167,164 @@ mod tests {
                         "{width}x{height} into {size}, {order:?}, channel {c}"
                     );
                 }
+            }
+        }
+    }
+
+    /// Position of output pixel `d` in the samples of a component, as
+    /// real numbers: the pixel centre mapped back to the image, then to the
+    /// sited chroma sample grid, clamped to the samples.
+    fn sample_position(
+        d: usize,
+        image_size: usize,
+        target: usize,
+        samples: usize,
+        shift: u32,
+        cosited: bool,
+    ) -> f64 {
+        let luma = (d as f64 + 0.5) * image_size as f64 / target as f64 - 0.5;
+        let factor = (1 << shift) as f64;
+        let position = match (shift, cosited) {
+            (0, _) => luma,
+            (_, true) => luma / factor,
+            (_, false) => (luma + 0.5) / factor - 0.5,
+        };
+        position.clamp(0.0, (samples - 1) as f64)
+    }
+
+    /// The net input of a YUV image computed in double precision: each
+    /// component interpolated bilinearly at its own position, converted
+    /// with the textbook formulas, clamped, normalised.
+    fn reference_yuv_value(
+        image: &Image<'_>,
+        matrix: &YuvMatrix,
+        letterbox: &Letterbox,
+        dx: usize,
+        dy: usize,
+    ) -> [f64; 3] {
+        let layout = image.layout();
+        let yuv: Vec<f64> = (0..3)
+            .map(|c| {
+                let component = layout.components[c];
+                let (columns, rows) = component.samples(image.width(), image.height());
+                let siting = layout.chroma_siting;
+                let x = sample_position(
+                    dx,
+                    image.width(),
+                    letterbox.width,
+                    columns,
+                    component.x_shift,
+                    siting.cosited_horizontally,
+                );
+                let y = sample_position(
+                    dy,
+                    image.height(),
+                    letterbox.height,
+                    rows,
+                    component.y_shift,
+                    siting.cosited_vertically,
+                );
+                let sample = |x: usize, y: usize| {
+                    let row = image.component_samples(c, y);
+                    row[x * component.step] as f64
+                };
+                let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+                let (x1, y1) = ((x0 + 1).min(columns - 1), (y0 + 1).min(rows - 1));
+                let (fx, fy) = (x - x0 as f64, y - y0 as f64);
+                let top = sample(x0, y0) * (1.0 - fx) + sample(x1, y0) * fx;
+                let bottom = sample(x0, y1) * (1.0 - fx) + sample(x1, y1) * fx;
+                top * (1.0 - fy) + bottom * fy
+            })
+            .collect();
+        matrix
+            .to_rgb(yuv[0], yuv[1], yuv[2])
+            .map(|v| (v.clamp(0.0, 255.0) - MEAN as f64) * NORM as f64)
+    }
+
+    #[test]
+    fn yuv_input_matches_double_precision_resize() {
+        use super::super::image::{ChromaSiting, Plane};
+
+        let bt709 = YuvMatrix::BT709;
+        let mut jpeg = PixelLayout::planar_yuv(1, 1, YuvMatrix::BT601.full());
+        jpeg.chroma_siting = ChromaSiting::CENTRED;
+        let layouts = [
+            ("I420", PixelLayout::planar_yuv(1, 1, bt709)),
+            ("I420 centred, BT.601 full range", jpeg),
+            ("NV12", PixelLayout::semi_planar_yuv(true, bt709)),
+            ("NV21", PixelLayout::semi_planar_yuv(false, bt709)),
+            ("YUY2", PixelLayout::packed_yuv422([0, 1, 3], bt709)),
+            ("UYVY", PixelLayout::packed_yuv422([1, 0, 2], bt709)),
+            ("Y42B", PixelLayout::planar_yuv(1, 0, bt709)),
+            ("Y444", PixelLayout::planar_yuv(0, 0, YuvMatrix::BT2020)),
+        ];
+        // 1080p and 720p take the vertical-first chroma path for 4:2:0,
+        // the others (upscaling, odd sizes) the horizontal-first one.
+        let sizes = [
+            (1920, 1080, 640),
+            (1280, 720, 640),
+            (641, 479, 640),
+            (5, 3, 64),
+        ];
+        let mut state = 0x9e37_79b9_u32;
+        let mut scratch = Scratch::default();
+        for (width, height, size) in sizes {
+            let letterbox = Letterbox::new(width, height, size).unwrap();
+            for (name, layout) in layouts {
+                // Planes as GStreamer lays them out, filled with noise: the
+                // hardest content for interpolation.
+                let mut sizes = [(0, 0); 3];
+                for component in &layout.components {
+                    let (columns, rows) = component.samples(width, height);
+                    let extent = component.offset + (columns - 1) * component.step + 1;
+                    let plane = &mut sizes[component.plane];
+                    *plane = (plane.0.max(extent.next_multiple_of(4)), plane.1.max(rows));
+                }
+                let data: Vec<Vec<u8>> = sizes
+                    .iter()
+                    .filter(|(stride, _)| *stride > 0)
+                    .map(|(stride, rows)| {
+                        (0..stride * rows)
+                            .map(|_| {
+                                state ^= state << 13;
+                                state ^= state >> 17;
+                                state ^= state << 5;
+                                (state >> 24) as u8
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let planes: Vec<Plane> = data
+                    .iter()
+                    .zip(&sizes)
+                    .map(|(data, &(stride, _))| Plane { data, stride })
+                    .collect();
+                let image = Image::new(width, height, layout, &planes).unwrap();
+                let ColourModel::Yuv(matrix) = layout.model else {
+                    unreachable!()
+                };
+
+                let mut input = new_input(&letterbox).unwrap();
+                resize_normalize(&image, &letterbox, &mut input, &mut scratch);
+                let mut worst = 0.0f64;
+                for dy in 0..letterbox.height {
+                    for dx in 0..letterbox.width {
+                        let expected = reference_yuv_value(&image, &matrix, &letterbox, dx, dy);
+                        let index =
+                            (letterbox.top + dy) * letterbox.padded_width + letterbox.left + dx;
+                        for (c, expected) in expected.into_iter().enumerate() {
+                            let error = (input.channel(c)[index] as f64 - expected).abs();
+                            worst = worst.max(error);
+                        }
+                    }
+                }
+                // Fixed-point weights and blends stay within one 8-bit
+                // level (1/128 after normalisation) even on noise.
+                assert!(
+                    worst * 128.0 <= 1.0,
+                    "{name} {width}x{height}: off by {:.3} levels",
+                    worst * 128.0
+                );
             }
         }
     }
