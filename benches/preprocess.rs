@@ -5,7 +5,8 @@
 //!
 //! Run with `cargo bench --bench preprocess`. Reads the 1920x1080 still
 //! fr_obama-1080p.png from the test data folder (SCRFD_TEST_DATA, default
-//! ../shared). Prints medians over many runs and the ratios.
+//! ../shared); SCRFD_BENCH_STILL names another still of that folder, such
+//! as fr_obama-720p.png. Prints medians over many runs and the ratios.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -109,15 +110,12 @@ fn frame_of(
 
 fn main() {
     gst::init().unwrap();
-    let (rgb, width, height) = load_rgb(&test_data().join("media/images/fr_obama-1080p.png"));
-    assert_eq!(
-        (width, height),
-        (1920, 1080),
-        "the benchmark needs the 1920x1080 still"
-    );
-    let letterbox = Letterbox::new(1920, 1080, 640).unwrap();
+    let still =
+        std::env::var("SCRFD_BENCH_STILL").unwrap_or_else(|_| "fr_obama-1080p.png".to_owned());
+    let (rgb, width, height) = load_rgb(&test_data().join("media/images").join(&still));
+    let letterbox = Letterbox::new(width as usize, height as usize, 640).unwrap();
     println!(
-        "1920x1080 into {}x{} (padded {}x{}), median of {} interleaved runs after {} warm-up runs\n",
+        "{still}, {width}x{height} into {}x{} (padded {}x{}), median of {} interleaved runs after {} warm-up runs\n",
         letterbox.width,
         letterbox.height,
         letterbox.padded_width,
@@ -136,7 +134,7 @@ fn main() {
             gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &rgb_info).unwrap();
         let stride = frame.plane_stride()[0] as usize;
         let data = frame.plane_data_mut(0).unwrap();
-        for (y, row) in rgb.chunks_exact(1920 * 3).enumerate() {
+        for (y, row) in rgb.chunks_exact(width as usize * 3).enumerate() {
             data[y * stride..y * stride + row.len()].copy_from_slice(row);
         }
     }
@@ -220,7 +218,7 @@ fn main() {
                 stride: frame.plane_stride()[p as usize] as usize,
             })
             .collect();
-        let image = Image::new(1920, 1080, layout, &planes).unwrap();
+        let image = Image::new(width as usize, height as usize, layout, &planes).unwrap();
 
         let mut fused = || {
             resize_normalize(&image, &letterbox, &mut input, &mut scratch);

@@ -48,11 +48,13 @@ pub struct Scratch {
     /// Horizontally resized source rows, one plane per colour channel.
     upper: [Vec<i16>; 3],
     lower: [Vec<i16>; 3],
-    /// Vertically blended values of one output row.
+    /// Vertically blended YUV values of one output row.
     blended: [Vec<i16>; 3],
     /// Whole source pixels of one output row, for packed layouts sampled
     /// at one pixel per output pixel.
     pixels: Vec<u32>,
+    /// Horizontal taps of packed layouts.
+    packed_columns: PackedColumns,
     /// Vertically blended rows of the components resized vertically
     /// first, with 4 fractional bits.
     vertical_rows: [Vec<u16>; 2],
@@ -228,6 +230,7 @@ impl Scratch {
         }
         self.pixels.clear();
         self.pixels.resize(width, 0);
+        self.packed_columns.prepare(&self.components[0]);
         for row in &mut self.vertical_rows {
             row.clear();
         }
@@ -304,10 +307,9 @@ impl YuvCoefficients {
     }
 }
 
-/// A horizontal pass over one packed row, or over two rows at once:
-/// source rows, column weights, column tap offsets, output channel rows.
-type PackedRowResize = fn(&[u8], &[[i32; 2]], &[[u32; 2]], &mut [Vec<i16>; 3]);
-type PackedPairResize = fn([&[u8]; 2], &[[i32; 2]], &[[u32; 2]], [&mut [Vec<i16>; 3]; 2]);
+/// A horizontal pass over one packed row: source row, column taps, output
+/// channel rows.
+type PackedRowResize = fn(&[u8], &mut PackedColumns, &mut [Vec<i16>; 3]);
 
 /// An output row of a packed layout that is one source pixel per output
 /// pixel: source row, column tap offsets, pixel buffer, output channel rows.
@@ -319,7 +321,7 @@ type PackedPointRow = fn(&[u8], &[[u32; 2]], &mut [u32], [&mut [f32]; 3]);
 enum Horizontal {
     /// Packed RGB with a known byte order: all channels from one pass over
     /// whole pixels.
-    Packed(PackedRowResize, PackedPairResize, PackedPointRow),
+    Packed(PackedRowResize, PackedPointRow),
     /// Components resized one by one, except that components sharing their
     /// taps (the chroma pair of a YUV frame) go through one pass: the first
     /// `groups` entries, as (first component, component count).
@@ -329,59 +331,76 @@ enum Horizontal {
     },
 }
 
-/// Resizes one row of packed `BYTES`-byte pixels with red, green and blue
-/// at byte `R`, `G` and `B`.
-///
-/// The two taps of a column are neighbouring pixels whenever the source is
-/// at least 2 pixels wide (ncnn clamps the edge taps to pixels 0 and 1 or
-/// to the last two), so one read covers both.
-fn resize_packed<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
-    row: &[u8],
-    weights: &[[i32; 2]],
-    offsets: &[[u32; 2]],
-    out: &mut [Vec<i16>; 3],
-) {
-    let [red, green, blue] = out;
-    let outputs = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
-    for ((weight, offset), ((red, green), blue)) in weights.iter().zip(offsets).zip(outputs) {
-        debug_assert_eq!(offset[1], offset[0] + BYTES as u32);
-        let start = offset[0] as usize;
-        let pair = &row[start..start + 2 * BYTES];
-        let blend = |c: usize| {
-            ((pair[c] as i32 * weight[0] + pair[BYTES + c] as i32 * weight[1]) >> 4) as i16
-        };
-        *red = blend(R);
-        *green = blend(G);
-        *blue = blend(B);
+/// The horizontal taps of a packed layout in separate arrays, and the
+/// words one row's taps are read into, so that the loops over them compile
+/// to vector instructions.
+#[derive(Debug, Default)]
+struct PackedColumns {
+    /// Byte offset of the first tap of each column.
+    starts: Vec<u32>,
+    first_weights: Vec<i16>,
+    second_weights: Vec<i16>,
+    /// Bytes 0 to 3 and 4 to 7 from the first tap of each column on.
+    low: Vec<u32>,
+    high: Vec<u32>,
+}
+
+impl PackedColumns {
+    fn prepare(&mut self, taps: &ComponentTaps) {
+        self.starts = taps.column_offsets.iter().map(|o| o[0]).collect();
+        self.first_weights = taps.column_weights.iter().map(|w| w[0] as i16).collect();
+        self.second_weights = taps.column_weights.iter().map(|w| w[1] as i16).collect();
+        for words in [&mut self.low, &mut self.high] {
+            words.clear();
+            words.resize(self.starts.len(), 0);
+        }
+    }
+
+    /// Reads the two pixels of each column of `row` into `low` and `high`.
+    /// The two taps of a column are neighbouring pixels whenever the source
+    /// is at least 2 pixels wide (ncnn clamps the edge taps to pixels 0 and
+    /// 1 or to the last two), so one 8-byte read covers both.
+    fn read_pairs<const BYTES: usize>(&mut self, row: &[u8]) {
+        let words = self.low.iter_mut().zip(self.high.iter_mut());
+        for ((low, high), &start) in words.zip(&self.starts) {
+            let start = start as usize;
+            let pair = match row.get(start..start + 8) {
+                Some(bytes) => u64::from_le_bytes(bytes.try_into().expect("eight bytes")),
+                // The last pixels of a frame may end the buffer.
+                None => row[start..start + 2 * BYTES]
+                    .iter()
+                    .rev()
+                    .fold(0, |word, &byte| word << 8 | byte as u64),
+            };
+            (*low, *high) = (pair as u32, (pair >> 32) as u32);
+        }
+    }
+
+    /// The words holding byte `index` of the column pairs, and its shift.
+    fn byte(&self, index: usize) -> (&[u32], u32) {
+        let words = if index < 4 { &self.low } else { &self.high };
+        (words, 8 * (index % 4) as u32)
     }
 }
 
-/// Resizes two rows of packed pixels in one pass over the columns, as
-/// [`resize_packed`] does for one.
-fn resize_packed_pair<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
-    rows: [&[u8]; 2],
-    weights: &[[i32; 2]],
-    offsets: &[[u32; 2]],
-    out: [&mut [Vec<i16>; 3]; 2],
+/// Resizes one row of packed `BYTES`-byte pixels with red, green and blue
+/// at byte `R`, `G` and `B`, with ncnn's arithmetic.
+fn resize_packed<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
+    row: &[u8],
+    columns: &mut PackedColumns,
+    out: &mut [Vec<i16>; 3],
 ) {
-    let [[red0, green0, blue0], [red1, green1, blue1]] = out;
-    let outputs0 = red0.iter_mut().zip(green0.iter_mut()).zip(blue0.iter_mut());
-    let outputs1 = red1.iter_mut().zip(green1.iter_mut()).zip(blue1.iter_mut());
-    let columns = weights.iter().zip(offsets).zip(outputs0.zip(outputs1));
-    for ((weight, offset), (((red0, green0), blue0), ((red1, green1), blue1))) in columns {
-        debug_assert_eq!(offset[1], offset[0] + BYTES as u32);
-        let start = offset[0] as usize;
-        let pair0 = &rows[0][start..start + 2 * BYTES];
-        let pair1 = &rows[1][start..start + 2 * BYTES];
-        let blend = |pair: &[u8], c: usize| {
-            ((pair[c] as i32 * weight[0] + pair[BYTES + c] as i32 * weight[1]) >> 4) as i16
-        };
-        *red0 = blend(pair0, R);
-        *green0 = blend(pair0, G);
-        *blue0 = blend(pair0, B);
-        *red1 = blend(pair1, R);
-        *green1 = blend(pair1, G);
-        *blue1 = blend(pair1, B);
+    columns.read_pairs::<BYTES>(row);
+    let (w0, w1) = (&columns.first_weights, &columns.second_weights);
+    for (out, position) in out.iter_mut().zip([R, G, B]) {
+        let (first, first_shift) = columns.byte(position);
+        let (second, second_shift) = columns.byte(position + BYTES);
+        let inputs = first.iter().zip(second).zip(w0.iter().zip(w1));
+        for (out, ((&first, &second), (&w0, &w1))) in out.iter_mut().zip(inputs) {
+            let s0 = (first >> first_shift & 0xff) as i32;
+            let s1 = (second >> second_shift & 0xff) as i32;
+            *out = ((s0 * w0 as i32 + s1 * w1 as i32) >> 4) as i16;
+        }
     }
 }
 
@@ -399,19 +418,14 @@ impl Horizontal {
             let order = (r.step, r.offset, g.offset, b.offset);
             macro_rules! packed {
                 ($bytes:literal, $r:literal, $g:literal, $b:literal) => {
-                    Some(if single {
-                        (
-                            resize_packed_single::<$bytes, $r, $g, $b> as PackedRowResize,
-                            resize_packed_single_pair::<$bytes, $r, $g, $b> as PackedPairResize,
-                            point_row::<$bytes, $r, $g, $b> as PackedPointRow,
-                        )
-                    } else {
-                        (
-                            resize_packed::<$bytes, $r, $g, $b> as PackedRowResize,
-                            resize_packed_pair::<$bytes, $r, $g, $b> as PackedPairResize,
-                            point_row::<$bytes, $r, $g, $b> as PackedPointRow,
-                        )
-                    })
+                    Some((
+                        if single {
+                            resize_packed_single::<$bytes, $r, $g, $b> as PackedRowResize
+                        } else {
+                            resize_packed::<$bytes, $r, $g, $b> as PackedRowResize
+                        },
+                        point_row::<$bytes, $r, $g, $b> as PackedPointRow,
+                    ))
                 };
             }
             let resize = match order {
@@ -423,8 +437,8 @@ impl Horizontal {
                 (4, 3, 2, 1) => packed!(4, 3, 2, 1),
                 _ => None,
             };
-            if let Some((one, pair, point)) = resize {
-                return Horizontal::Packed(one, pair, point);
+            if let Some((one, point)) = resize {
+                return Horizontal::Packed(one, point);
             }
         }
         let [_, u, v] = layout.components;
@@ -476,32 +490,20 @@ fn point_row<const BYTES: usize, const R: usize, const G: usize, const B: usize>
 /// zero: each column reads one pixel.
 fn resize_packed_single<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
     row: &[u8],
-    weights: &[[i32; 2]],
-    offsets: &[[u32; 2]],
+    columns: &mut PackedColumns,
     out: &mut [Vec<i16>; 3],
 ) {
     let [red, green, blue] = out;
     let outputs = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
-    for ((weight, offset), ((red, green), blue)) in weights.iter().zip(offsets).zip(outputs) {
-        let start = offset[0] as usize;
+    let taps = columns.first_weights.iter().zip(&columns.starts);
+    for ((&weight, &start), ((red, green), blue)) in taps.zip(outputs) {
+        let start = start as usize;
         let pixel = &row[start..start + BYTES];
-        let scale = |c: usize| ((pixel[c] as i32 * weight[0]) >> 4) as i16;
+        let scale = |c: usize| ((pixel[c] as i32 * weight as i32) >> 4) as i16;
         *red = scale(R);
         *green = scale(G);
         *blue = scale(B);
     }
-}
-
-/// [`resize_packed_single`] on two rows.
-fn resize_packed_single_pair<const BYTES: usize, const R: usize, const G: usize, const B: usize>(
-    rows: [&[u8]; 2],
-    weights: &[[i32; 2]],
-    offsets: &[[u32; 2]],
-    out: [&mut [Vec<i16>; 3]; 2],
-) {
-    let [upper, lower] = out;
-    resize_packed_single::<BYTES, R, G, B>(rows[0], weights, offsets, upper);
-    resize_packed_single::<BYTES, R, G, B>(rows[1], weights, offsets, lower);
 }
 
 /// Resizes one row of each of `N` components that share their taps (the
@@ -591,14 +593,6 @@ fn normalise(value: i32) -> f32 {
     value as f32 * NORM - MEAN * NORM
 }
 
-/// Rounds a row of blends with `BLEND_FRACTION_BITS` fractional bits to
-/// 8-bit values, as ncnn's `vresize_one` ends, and normalises them.
-fn round_normalise_row(sums: &[i16], out: &mut [f32]) {
-    for (out, &sum) in out.iter_mut().zip(sums) {
-        *out = normalise(((sum + 2) >> BLEND_FRACTION_BITS) as i32);
-    }
-}
-
 /// Blends two resized YUV rows vertically into values with
 /// `YUV_FRACTION_BITS` fractional bits, rounded.
 fn blend_yuv(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [i16]) {
@@ -618,24 +612,23 @@ fn blend_yuv(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [i16]) {
     }
 }
 
-/// Blends two resized rows vertically into values with
-/// `BLEND_FRACTION_BITS` fractional bits: ncnn's `vresize_one` before its
-/// final rounding shift, in 16-bit lanes so that it compiles to SSE2's
-/// multiply-high like ncnn's own code.
-fn blend_fine(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [i16]) {
+/// Blends two resized rows vertically and writes the normalised 8-bit
+/// results: ncnn's `vresize_one`, in 16-bit lanes so that it compiles to
+/// SSE2's multiply-high like ncnn's own code.
+fn blend_normalise(upper: &[i16], lower: &[i16], tap: &Tap, out: &mut [f32]) {
     let (b0, b1) = (tap.weight_first, tap.weight_second);
+    let high = |b: i16, s: i16| ((b as i32 * s as i32) >> 16) as i16;
+    let round = |sum: i16| (sum.wrapping_add(2) >> BLEND_FRACTION_BITS) as i32;
     if b1 == 0 {
         // The lower row was not resized (see `update_rows`); its term is
         // zero whatever it holds.
         for (out, &s0) in out.iter_mut().zip(upper) {
-            *out = ((b0 as i32 * s0 as i32) >> 16) as i16;
+            *out = normalise(round(high(b0, s0)));
         }
         return;
     }
     for ((out, &s0), &s1) in out.iter_mut().zip(upper).zip(lower) {
-        let high0 = ((b0 as i32 * s0 as i32) >> 16) as i16;
-        let high1 = ((b1 as i32 * s1 as i32) >> 16) as i16;
-        *out = high0.wrapping_add(high1);
+        *out = normalise(round(high(b0, s0).wrapping_add(high(b1, s1))));
     }
 }
 
@@ -655,19 +648,24 @@ enum Vertical<'a> {
 /// Source rows held by an upper and a lower row buffer.
 type HeldRows = (Option<usize>, Option<usize>);
 
+/// Source rows to resize into row buffers.
+enum RowJob<'r> {
+    One(usize, &'r mut [Vec<i16>]),
+    /// Two rows, which a pass over the columns may resize together.
+    Pair([usize; 2], &'r mut [Vec<i16>], &'r mut [Vec<i16>]),
+}
+
 /// Makes `upper` and `lower` (one row buffer per component) hold the
 /// resized source rows of `tap`, resizing only rows not already held, as
 /// ncnn does when consecutive output rows share a source row. A second row
 /// of weight zero adds nothing to the blend, so it is not resized and
-/// `lower` is left as it is. `one` resizes one row, `pair` two rows in one
-/// pass.
+/// `lower` is left as it is.
 fn update_rows(
     held: &mut HeldRows,
     tap: &Tap,
     upper: &mut [Vec<i16>],
     lower: &mut [Vec<i16>],
-    mut one: impl FnMut(usize, &mut [Vec<i16>]),
-    pair: impl FnOnce([usize; 2], &mut [Vec<i16>], &mut [Vec<i16>]),
+    mut resize: impl FnMut(RowJob<'_>),
 ) {
     let copy = |from: &[Vec<i16>], to: &mut [Vec<i16>]| {
         for (to, from) in to.iter_mut().zip(from) {
@@ -681,7 +679,7 @@ fn update_rows(
     }
     if tap.weight_second == 0 {
         if held.0 != Some(first) {
-            one(first, upper);
+            resize(RowJob::One(first, upper));
             held.0 = Some(first);
         }
         return;
@@ -689,13 +687,13 @@ fn update_rows(
     match (held.0 == Some(first), held.1 == Some(second)) {
         (true, true) => {}
         (true, false) if first == second => copy(upper, lower),
-        (true, false) => one(second, lower),
-        (false, true) => one(first, upper),
+        (true, false) => resize(RowJob::One(second, lower)),
+        (false, true) => resize(RowJob::One(first, upper)),
         (false, false) if first == second => {
-            one(first, upper);
+            resize(RowJob::One(first, upper));
             copy(upper, lower);
         }
-        (false, false) => pair([first, second], upper, lower),
+        (false, false) => resize(RowJob::Pair([first, second], upper, lower)),
     }
     *held = (Some(first), Some(second));
 }
@@ -720,21 +718,16 @@ fn update_component_rows<const N: usize>(
     } else {
         resize_samples::<N>
     };
-    update_rows(
-        held,
-        tap,
-        upper,
-        lower,
-        |row, out| resize_one(rows(row), weights, offsets, out),
-        |pair, upper, lower| {
-            if taps.single_columns || N > 1 {
-                resize_one(rows(pair[0]), weights, offsets, upper);
-                resize_one(rows(pair[1]), weights, offsets, lower);
-            } else {
-                resize_samples_pair::<N>(pair.map(rows), weights, offsets, [upper, lower]);
-            }
-        },
-    );
+    update_rows(held, tap, upper, lower, |job| match job {
+        RowJob::One(row, out) => resize_one(rows(row), weights, offsets, out),
+        RowJob::Pair(pair, upper, lower) if taps.single_columns || N > 1 => {
+            resize_one(rows(pair[0]), weights, offsets, upper);
+            resize_one(rows(pair[1]), weights, offsets, lower);
+        }
+        RowJob::Pair(pair, upper, lower) => {
+            resize_samples_pair::<N>(pair.map(rows), weights, offsets, [upper, lower]);
+        }
+    });
 }
 
 /// Fractional bits of vertically blended source rows.
@@ -842,6 +835,7 @@ fn resize_image(
         blended,
         pixels,
         vertical_rows,
+        packed_columns,
         ..
     } = scratch;
 
@@ -856,7 +850,7 @@ fn resize_image(
         let start = (letterbox.top + dy) * padded_width + letterbox.left;
         let end = start + letterbox.width;
 
-        if let Horizontal::Packed(_, _, point) = horizontal {
+        if let Horizontal::Packed(_, point) = horizontal {
             let taps = &components[0];
             let tap = &taps.rows[dy];
             if taps.single_columns && tap.weight_second == 0 {
@@ -876,18 +870,19 @@ fn resize_image(
         }
 
         match horizontal {
-            Horizontal::Packed(resize_one, resize_pair, _) => {
-                let taps = &components[0];
-                let (weights, offsets) = (&taps.column_weights, &taps.column_offsets);
+            Horizontal::Packed(resize, _) => {
+                let row = |y: usize| image.plane_row(0, y);
                 update_rows(
                     &mut held[0],
-                    &taps.rows[dy],
+                    &components[0].rows[dy],
                     upper,
                     lower,
-                    |y, out| resize_one(image.plane_row(0, y), weights, offsets, three(out)),
-                    |ys, upper, lower| {
-                        let rows = ys.map(|y| image.plane_row(0, y));
-                        resize_pair(rows, weights, offsets, [three(upper), three(lower)]);
+                    |job| match job {
+                        RowJob::One(y, out) => resize(row(y), packed_columns, three(out)),
+                        RowJob::Pair([y0, y1], upper, lower) => {
+                            resize(row(y0), packed_columns, three(upper));
+                            resize(row(y1), packed_columns, three(lower));
+                        }
                     },
                 );
             }
@@ -924,13 +919,21 @@ fn resize_image(
             // that each compiles to vector instructions.
             Vertical::Rgb => {
                 for c in 0..3 {
-                    blend_fine(&upper[c], &lower[c], row_tap(c), &mut blended[c]);
-                    round_normalise_row(&blended[c], &mut channels[c][start..end]);
+                    blend_normalise(
+                        &upper[c],
+                        &lower[c],
+                        row_tap(c),
+                        &mut channels[c][start..end],
+                    );
                 }
             }
             Vertical::Gray => {
-                blend_fine(&upper[0], &lower[0], row_tap(0), &mut blended[0]);
-                round_normalise_row(&blended[0], &mut channels[0][start..end]);
+                blend_normalise(
+                    &upper[0],
+                    &lower[0],
+                    row_tap(0),
+                    &mut channels[0][start..end],
+                );
                 let [grey, rest @ ..] = &mut channels[..] else {
                     unreachable!("the net input has three channels");
                 };
