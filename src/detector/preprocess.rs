@@ -9,9 +9,18 @@
 //! reads only the source samples the resize uses and writes each net input
 //! value once.
 //!
+//! A tap of weight zero adds nothing to the sum, so its row or column is
+//! not read. At an odd whole scale, such as 1920x1080 into 640x360, or at
+//! scale one, every output pixel is then exactly one source pixel.
+//!
 //! YUV is resized in YUV, each component with its own taps (subsampled
 //! chroma at its sited position), and converted to RGB once per output
-//! pixel; grey is resized once and written to all three channels.
+//! pixel, without the truncations ncnn's arithmetic has; grey is resized
+//! once and written to all three channels.
+//!
+//! The loops are written so that they compile to SSE2 vector instructions,
+//! the x86-64 baseline, where the data allows: taps are read into plain
+//! arrays first, and the arithmetic then runs over whole rows.
 
 use super::image::{ColourModel, Image, PixelLayout, YuvMatrix};
 use super::letterbox::Letterbox;
@@ -74,10 +83,10 @@ struct ComponentTaps {
     /// scale is an odd whole number (1920 into 640) or one: each output
     /// column is then one source sample, and the second tap is not read.
     single_columns: bool,
-    /// Whether to blend rows before columns: for chroma whose taps read
-    /// every sample between the first and the last, blending two whole
-    /// rows is a cheap vector loop, and leaves one horizontal pass per
-    /// output row instead of one per source row.
+    /// Whether to blend rows before columns. This pays for vertically
+    /// subsampled chroma whose taps read every sample between the first and
+    /// the last. Blending two whole rows is a cheap vector loop. It leaves
+    /// one horizontal pass per output row instead of one per source row.
     vertical_first: bool,
     /// Byte offset of the last sample the horizontal taps read.
     last_offset: usize,
@@ -376,7 +385,8 @@ impl PackedColumns {
         }
     }
 
-    /// The words holding byte `index` of the column pairs, and its shift.
+    /// Returns the words holding byte `index` of the column pairs, and its
+    /// shift.
     fn byte(&self, index: usize) -> (&[u32], u32) {
         let words = if index < 4 { &self.low } else { &self.high };
         (words, 8 * (index % 4) as u32)
@@ -405,8 +415,8 @@ fn resize_packed<const BYTES: usize, const R: usize, const G: usize, const B: us
 }
 
 impl Horizontal {
-    /// `single` tells whether the columns of the first component each read
-    /// one sample.
+    /// `single`: whether the columns of the first component each read one
+    /// sample.
     fn for_layout(layout: &PixelLayout, width: usize, single: bool) -> Horizontal {
         let [r, g, b] = layout.components;
         let packed = layout.model == ColourModel::Rgb
@@ -453,10 +463,10 @@ impl Horizontal {
     }
 }
 
-/// Writes an output row that is one source pixel per output pixel: both
-/// the column and the row have their second taps at weight zero and so
-/// their first at full weight, and ncnn's arithmetic then gives each
-/// channel exactly the source value.
+/// Writes an output row that is one source pixel per output pixel. Both
+/// the column and the row have their second taps at weight zero, so their
+/// first taps have full weight. ncnn's arithmetic then gives each channel
+/// exactly the source value.
 ///
 /// Whole pixels are first copied with one 4-byte read each, so that taking
 /// the channels apart and normalising them compiles to vector
@@ -576,8 +586,8 @@ fn resize_samples_single<const N: usize>(
     }
 }
 
-/// The first `width` values of the first `N` row buffers, as slices whose
-/// length the compiler knows, so that indexing by column is not checked.
+/// Returns the first `width` values of the first `N` row buffers, as
+/// slices of one fixed length, so that indexing by column needs no check.
 fn output_rows<const N: usize>(rows: &mut [Vec<i16>], width: usize) -> [&mut [i16]; N] {
     let mut rows = rows.iter_mut();
     std::array::from_fn(|_| {
@@ -750,9 +760,9 @@ fn blend_source_rows(upper: &[u8], lower: &[u8], weights: [u16; 2], out: &mut [u
 }
 
 /// Resizes one output row of the `N` components from `first` on, which
-/// share their taps, by blending their two source rows first and then
-/// reading the columns from the blend; writes blends with
-/// `YUV_FRACTION_BITS` fractional bits to `out`.
+/// share their taps: blends their two source rows first, then reads the
+/// columns from the blend. Writes values with `YUV_FRACTION_BITS`
+/// fractional bits to `out`.
 fn resize_vertical_first<const N: usize>(
     image: &Image<'_>,
     first: usize,
@@ -811,7 +821,7 @@ fn resize_vertical_first<const N: usize>(
     }
 }
 
-/// The row buffers of the three channels of a packed layout.
+/// Returns the row buffers of the three channels of a packed layout.
 fn three(rows: &mut [Vec<i16>]) -> &mut [Vec<i16>; 3] {
     rows.try_into().expect("three row buffers")
 }
@@ -1195,7 +1205,7 @@ mod tests {
         position.clamp(0.0, (samples - 1) as f64)
     }
 
-    /// The net input of a YUV image computed in double precision: each
+    /// Computes the net input of a YUV image in double precision: each
     /// component interpolated bilinearly at its own position, converted
     /// with the textbook formulas, clamped, normalised.
     fn reference_yuv_value(
