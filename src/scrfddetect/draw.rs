@@ -56,17 +56,15 @@ pub fn line_width(width: usize, height: usize) -> i64 {
 }
 
 /// Draws each face's box outline (inside the box), its landmarks as dots
-/// and its confidence as text above the box.
+/// and its confidence as text by the box. Labels come last, so that no
+/// outline crosses them.
 pub fn draw_faces(canvas: &mut impl Canvas, faces: &[Face]) {
     let line = line_width(canvas.width(), canvas.height());
-    for face in faces {
-        let (x0, y0, x1, y1) = (
-            pixel(face.x0),
-            pixel(face.y0),
-            pixel(face.x1),
-            pixel(face.y1),
-        );
-
+    let boxes: Vec<[i64; 4]> = faces
+        .iter()
+        .map(|face| [face.x0, face.y0, face.x1, face.y1].map(pixel))
+        .collect();
+    for (face, &[x0, y0, x1, y1]) in faces.iter().zip(&boxes) {
         // Box outline: four bars inside the box, so a box clamped to the
         // frame edge keeps its full outline.
         fill_clipped(canvas, x0, y0, x1, y0 + line, BOX_COLOUR);
@@ -79,9 +77,61 @@ pub fn draw_faces(canvas: &mut impl Canvas, faces: &[Face]) {
                 draw_dot(canvas, pixel(point[0]), pixel(point[1]), line + 1, colour);
             }
         }
-
-        draw_label(canvas, x0, y0, face.score, line);
     }
+
+    let labels = place_labels(canvas.height(), &boxes, line);
+    for (face, label) in faces.iter().zip(labels) {
+        draw_label(canvas, label, face.score, line);
+    }
+}
+
+/// Characters of a label: the confidence with two decimals.
+const LABEL_CHARACTERS: i64 = 4;
+
+/// Size of the glyph pixels and of the margin around the text of a label.
+fn label_scale(line: i64) -> i64 {
+    // Glyphs are 5x7 pixels at scale 1, too small to read on most frames.
+    line + 1
+}
+
+/// Width and height of a label.
+fn label_size(line: i64) -> (i64, i64) {
+    let scale = label_scale(line);
+    let advance = (GLYPH_WIDTH + 1) * scale;
+    (
+        advance * LABEL_CHARACTERS + scale,
+        GLYPH_HEIGHT * scale + 2 * scale,
+    )
+}
+
+/// Chooses where each box's label goes, as its top left corner: above the
+/// box, else just below it, else inside its top edge. A place is taken when
+/// it fits the frame height and keeps a label's margin away from every
+/// label placed before. When no place is free, the first that fits wins.
+fn place_labels(frame_height: usize, boxes: &[[i64; 4]], line: i64) -> Vec<(i64, i64)> {
+    let (width, height) = label_size(line);
+    let gap = label_scale(line);
+    let mut placed: Vec<(i64, i64)> = Vec::with_capacity(boxes.len());
+    for &[x0, y0, _, y1] in boxes {
+        let candidates = [(x0, y0 - height), (x0, y1), (x0, y0 + line)];
+        let fits = |&(_, top): &(i64, i64)| top >= 0 && top + height <= frame_height as i64;
+        let free = |&(x, y): &(i64, i64)| {
+            placed.iter().all(|&(px, py)| {
+                x >= px + width + gap
+                    || px >= x + width + gap
+                    || y >= py + height + gap
+                    || py >= y + height + gap
+            })
+        };
+        let label = candidates
+            .iter()
+            .find(|c| fits(c) && free(c))
+            .or_else(|| candidates.iter().find(|c| fits(c)))
+            .copied()
+            .unwrap_or(candidates[2]);
+        placed.push(label);
+    }
+    placed
 }
 
 fn draw_dot(canvas: &mut impl Canvas, cx: i64, cy: i64, radius: i64, colour: Rgb) {
@@ -122,37 +172,24 @@ fn glyph(c: char) -> [u8; 7] {
     }
 }
 
-/// Draws the confidence with two decimals on a box-coloured label just
-/// above (`x`, `y`), or just below it when the box touches the top edge.
-fn draw_label(canvas: &mut impl Canvas, x: i64, y: i64, score: f32, line: i64) {
+/// Draws the confidence with two decimals on a box-coloured label whose
+/// top left corner is `at`.
+fn draw_label(canvas: &mut impl Canvas, at: (i64, i64), score: f32, line: i64) {
     let text = format!("{:.2}", score.clamp(0.0, 1.0));
-    // Glyphs are 5x7 pixels at scale 1, too small to read on most frames.
-    let scale = line + 1;
-    let margin = scale;
+    debug_assert_eq!(text.len() as i64, LABEL_CHARACTERS);
+    let scale = label_scale(line);
     let advance = (GLYPH_WIDTH + 1) * scale;
-    let label_width = advance * text.len() as i64 + margin;
-    let label_height = GLYPH_HEIGHT * scale + 2 * margin;
-    let top = if y - label_height >= 0 {
-        y - label_height
-    } else {
-        y + line
-    };
+    let (width, height) = label_size(line);
+    let (x, top) = at;
 
-    fill_clipped(
-        canvas,
-        x,
-        top,
-        x + label_width,
-        top + label_height,
-        BOX_COLOUR,
-    );
+    fill_clipped(canvas, x, top, x + width, top + height, BOX_COLOUR);
     for (index, c) in text.chars().enumerate() {
-        let left = x + margin + index as i64 * advance;
+        let left = x + scale + index as i64 * advance;
         for (row, bits) in glyph(c).iter().enumerate() {
             for column in 0..GLYPH_WIDTH {
                 if bits & (0x10 >> column) != 0 {
                     let px = left + column * scale;
-                    let py = top + margin + row as i64 * scale;
+                    let py = top + scale + row as i64 * scale;
                     fill_clipped(canvas, px, py, px + scale, py + scale, TEXT_COLOUR);
                 }
             }
@@ -335,6 +372,35 @@ mod tests {
         assert_eq!(y, [0, 0, 0, 0, 0, 0, green_y, green_y, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(u, [green_u, green_u, 0, 0, 0, 0]);
         assert_eq!(v, [green_v, green_v, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn labels_of_neighbouring_faces_keep_apart() {
+        let line = 3;
+        let (width, height) = label_size(line);
+        let overlap = |a: (i64, i64), b: (i64, i64)| {
+            a.0 < b.0 + width && b.0 < a.0 + width && a.1 < b.1 + height && b.1 < a.1 + height
+        };
+
+        // Two boxes side by side, closer than a label is wide: the second
+        // label goes below its box.
+        let boxes = [[100, 200, 140, 260], [150, 205, 190, 265]];
+        let labels = place_labels(1080, &boxes, line);
+        assert_eq!(labels[0], (100, 200 - height));
+        assert_eq!(labels[1], (150, 265));
+        assert!(!overlap(labels[0], labels[1]));
+
+        // A box at the top edge: its label goes below it.
+        let labels = place_labels(1080, &[[10, 0, 50, 60]], line);
+        assert_eq!(labels[0], (10, 60));
+
+        // A box filling the frame: inside its top edge.
+        let labels = place_labels(100, &[[0, 0, 200, 100]], line);
+        assert_eq!(labels[0], (0, line));
+
+        // Boxes far apart keep their labels above.
+        let labels = place_labels(1080, &[[100, 200, 140, 260], [600, 200, 640, 260]], line);
+        assert_eq!(labels, [(100, 200 - height), (600, 200 - height)]);
     }
 
     #[test]
