@@ -205,11 +205,26 @@ pub fn resolve(choice: &ModelChoice) -> Result<ModelFiles, String> {
         ));
     }
 
+    let stem = choice.variant.stem();
+    if let Some(dir) = &choice.model_dir
+        && !dir.is_dir()
+    {
+        let what = if dir.exists() {
+            "is not a folder"
+        } else {
+            "does not exist"
+        };
+        return Err(format!(
+            "model-dir {} {what}; set model-dir to the folder that holds {stem}.param and \
+             {stem}.bin, or set param-location and bin-location",
+            dir.display()
+        ));
+    }
+
     let dirs = match &choice.model_dir {
         Some(dir) => vec![dir.clone()],
         None => default_model_dirs(),
     };
-    let stem = choice.variant.stem();
     // Files renamed as in the model table, or kept with the `-opt2` suffix
     // they have in the upstream ncnn-android-scrfd repository.
     for dir in &dirs {
@@ -281,12 +296,34 @@ mod tests {
 
     #[test]
     fn missing_model_names_folder_and_fix() {
+        let dir = std::env::temp_dir().join(format!("scrfd-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut choice = choice();
+        choice.model_dir = Some(dir.clone());
+        let err = resolve(&choice).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.contains("scrfd_2.5g_kps.param was not found"), "{err}");
+        assert!(err.contains(&dir.display().to_string()), "{err}");
+        assert!(err.contains("model-dir"), "{err}");
+    }
+
+    #[test]
+    fn model_dir_that_is_no_folder_is_named() {
         let mut choice = choice();
         choice.model_dir = Some(PathBuf::from("/nonexistent/models"));
         let err = resolve(&choice).unwrap_err();
+        assert!(
+            err.starts_with("model-dir /nonexistent/models does not exist;"),
+            "{err}"
+        );
         assert!(err.contains("scrfd_2.5g_kps.param"), "{err}");
-        assert!(err.contains("/nonexistent/models"), "{err}");
-        assert!(err.contains("model-dir"), "{err}");
+
+        let file = std::env::temp_dir().join(format!("scrfd-file-{}", std::process::id()));
+        std::fs::write(&file, "").unwrap();
+        choice.model_dir = Some(file.clone());
+        let err = resolve(&choice).unwrap_err();
+        std::fs::remove_file(&file).unwrap();
+        assert!(err.contains("is not a folder"), "{err}");
     }
 
     #[test]
