@@ -251,7 +251,7 @@ fn main() {
 
         println!(
             "{:<6} {:>10.3} {:>10.3} {:>12.3} {:>10.2} {:>10.2}",
-            format.to_str(),
+            format.to_str().as_str(),
             fused_ms,
             ncnn_ms,
             convert_ms,
