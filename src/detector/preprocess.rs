@@ -83,10 +83,13 @@ struct ComponentTaps {
     /// scale is an odd whole number (1920 into 640) or one: each output
     /// column is then one source sample, and the second tap is not read.
     single_columns: bool,
-    /// Whether to blend rows before columns. This pays for vertically
-    /// subsampled chroma whose taps read every sample between the first and
-    /// the last. Blending two whole rows is a cheap vector loop. It leaves
-    /// one horizontal pass per output row instead of one per source row.
+    /// Whether to blend rows before columns. Blending two whole rows is a
+    /// cheap vector loop, and it leaves one horizontal pass per output row
+    /// instead of one per source row. This is chosen for YUV components
+    /// whose taps read every sample between the first and the last, whose
+    /// output rows blend two source rows, and whose row weights are exact
+    /// in the 8 bits the vector loop multiplies with (as at scales 2, 2.5
+    /// or 3, and for 4:2:0 chroma at 1080p).
     vertical_first: bool,
     /// Byte offset of the last sample the horizontal taps read.
     last_offset: usize,
@@ -226,9 +229,14 @@ impl Scratch {
             }
             let first = column_taps.first().map_or(0, |tap| tap.first);
             let last = column_taps.last().map_or(0, |tap| tap.second);
+            let eight_bit = |weight: i16| weight % (1 << (WEIGHT_BITS - 8)) == 0;
             taps.vertical_first = matches!(layout.model, ColourModel::Yuv(_))
-                && component.y_shift > 0
                 && rows >= height
+                && taps.rows.iter().any(|tap| tap.weight_second != 0)
+                && taps
+                    .rows
+                    .iter()
+                    .all(|tap| eight_bit(tap.weight_first) && eight_bit(tap.weight_second))
                 && read[first..=last].iter().all(|&read| read);
         }
 
@@ -772,8 +780,9 @@ fn resize_vertical_first<const N: usize>(
     out: &mut [Vec<i16>],
 ) {
     let components = &image.layout().components[first..first + N];
-    let lower_weight = (tap.weight_second as u16 + 4) >> 3;
-    let weights = [256 - lower_weight, lower_weight];
+    let eight_bit = |weight: i16| (weight >> (WEIGHT_BITS - 8)) as u16;
+    let (upper_weight, lower_weight) = (eight_bit(tap.weight_first), eight_bit(tap.weight_second));
+    let weights = [upper_weight, lower_weight];
     let blend = |row: &mut Vec<u16>, component: usize, len: usize| {
         row.resize(len, 0);
         let upper = &image.component_samples(component, tap.first)[..len];
@@ -1271,8 +1280,8 @@ mod tests {
             ("Y42B", PixelLayout::planar_yuv(1, 0, bt709)),
             ("Y444", PixelLayout::planar_yuv(0, 0, YuvMatrix::BT2020)),
         ];
-        // 1080p and 720p take the vertical-first chroma path for 4:2:0,
-        // the others (upscaling, odd sizes) the horizontal-first one.
+        // 1080p blends 4:2:0 chroma rows first and 720p every component;
+        // the others (odd sizes, upscaling) resize columns first.
         let sizes = [
             (1920, 1080, 640),
             (1280, 720, 640),
