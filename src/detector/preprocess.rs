@@ -85,11 +85,11 @@ struct ComponentTaps {
     single_columns: bool,
     /// Whether to blend rows before columns. Blending two whole rows is a
     /// cheap vector loop, and it leaves one horizontal pass per output row
-    /// instead of one per source row. This is chosen for YUV components
-    /// whose taps read every sample between the first and the last, whose
-    /// output rows blend two source rows, and whose row weights are exact
-    /// in the 8 bits the vector loop multiplies with (as at scales 2, 2.5
-    /// or 3, and for 4:2:0 chroma at 1080p).
+    /// instead of one per source row. YUV components take this order when
+    /// three things hold. Their taps read every sample between the first
+    /// and the last. Their output rows blend two source rows. Their row
+    /// weights are exact in the 8 bits the vector loop multiplies with, as
+    /// at scales 2, 2.5 or 3 and for 4:2:0 chroma at 1080p.
     vertical_first: bool,
     /// Byte offset of the last sample the horizontal taps read.
     last_offset: usize,
@@ -546,8 +546,8 @@ fn resize_samples<const N: usize>(
     }
 }
 
-/// [`resize_samples`] on two rows of each component, in one pass over the
-/// columns.
+/// Resizes two rows of each component in one pass over the columns, as
+/// [`resize_samples`] does for one.
 fn resize_samples_pair<const N: usize>(
     rows: [[&[u8]; N]; 2],
     weights: &[[i32; 2]],
@@ -576,8 +576,8 @@ fn resize_samples_pair<const N: usize>(
     }
 }
 
-/// [`resize_samples`] for columns whose second taps all have weight zero:
-/// each column reads one sample.
+/// Resizes one row as [`resize_samples`] does, for columns whose second
+/// taps all have weight zero: each column reads one sample.
 fn resize_samples_single<const N: usize>(
     rows: [&[u8]; N],
     weights: &[[i32; 2]],

@@ -209,13 +209,13 @@ pub fn resolve(choice: &ModelChoice) -> Result<ModelFiles, String> {
     if let Some(dir) = &choice.model_dir
         && !dir.is_dir()
     {
-        let what = if dir.exists() {
+        let problem = if dir.exists() {
             "is not a folder"
         } else {
             "does not exist"
         };
         return Err(format!(
-            "model-dir {} {what}; set model-dir to the folder that holds {stem}.param and \
+            "model-dir {} {problem}; set model-dir to the folder that holds {stem}.param and \
              {stem}.bin, or set param-location and bin-location",
             dir.display()
         ));
