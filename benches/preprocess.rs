@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use gst_video::VideoFormat;
 use gst_video::prelude::*;
 use gstscrfd::detector::{
-    Image, Letterbox, PixelLayout, Plane, Scratch, YuvMatrix, new_input, resize_normalize,
+    Image, Letterbox, PixelLayout, Plane, Scratch, YuvMatrix, ncnn_input, new_input,
+    resize_normalize,
 };
 use gstscrfd::ncnn::{Mat, PixelOrder};
 
@@ -78,27 +79,7 @@ fn measure<const N: usize>(mut functions: [&mut dyn FnMut(); N]) -> [f64; N] {
 
 /// Runs the full ncnn preprocessing of packed RGB: resize, pad, normalise.
 fn ncnn_preprocess(rgb: &[u8], stride: usize, letterbox: &Letterbox) -> Mat {
-    let resized = Mat::from_pixels_resize(
-        rgb,
-        PixelOrder::Rgb,
-        letterbox.image_width,
-        letterbox.image_height,
-        stride,
-        letterbox.width,
-        letterbox.height,
-    )
-    .unwrap();
-    let mut input = resized
-        .copy_make_border(
-            letterbox.top,
-            letterbox.padded_height - letterbox.height - letterbox.top,
-            letterbox.left,
-            letterbox.padded_width - letterbox.width - letterbox.left,
-            0.0,
-        )
-        .unwrap();
-    input.substract_mean_normalize([127.5; 3], [1.0 / 128.0; 3]);
-    input
+    ncnn_input(rgb, PixelOrder::Rgb, stride, letterbox).unwrap()
 }
 
 fn frame_of(

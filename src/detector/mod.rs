@@ -40,7 +40,7 @@ pub use image::{
 };
 pub use letterbox::Letterbox;
 pub use model::{HeadOutputs, LANDMARKS, ModelInfo, STRIDES};
-pub use preprocess::{MEAN, NORM, PAD_VALUE, Scratch, new_input, resize_normalize};
+pub use preprocess::{MEAN, NORM, PAD_VALUE, Scratch, ncnn_input, new_input, resize_normalize};
 
 use crate::ncnn::{self, Mat, Net, PixelOrder};
 
@@ -231,9 +231,8 @@ impl Detector {
         self.run(&input.mat, &input.letterbox, params)
     }
 
-    /// Finds the faces in packed 8-bit pixels the way the SCRFD ncnn port
-    /// does: ncnn's `from_pixels_resize`, `copy_make_border` with 0, then
-    /// `substract_mean_normalize`. Slower than [`Detector::detect`], which
+    /// Finds the faces in packed 8-bit pixels with the input the SCRFD ncnn
+    /// port builds ([`ncnn_input`]). Slower than [`Detector::detect`], which
     /// gives the same net input; kept as the reference path.
     pub fn detect_with_ncnn_resize(
         &mut self,
@@ -248,23 +247,7 @@ impl Detector {
             return Ok(Vec::new());
         };
 
-        let resized = Mat::from_pixels_resize(
-            pixels,
-            order,
-            width,
-            height,
-            stride,
-            letterbox.width,
-            letterbox.height,
-        )?;
-        let mut input = resized.copy_make_border(
-            letterbox.top,
-            letterbox.padded_height - letterbox.height - letterbox.top,
-            letterbox.left,
-            letterbox.padded_width - letterbox.width - letterbox.left,
-            0.0,
-        )?;
-        input.substract_mean_normalize([MEAN; 3], [NORM; 3]);
+        let input = preprocess::ncnn_input(pixels, order, stride, &letterbox)?;
 
         self.run(&input, &letterbox, params)
     }

@@ -994,6 +994,37 @@ pub fn new_input(letterbox: &Letterbox) -> Result<Mat, crate::ncnn::Error> {
     Ok(input)
 }
 
+/// Builds the net input of packed 8-bit pixels the way the SCRFD ncnn
+/// port does: ncnn's `from_pixels_resize`, `copy_make_border` with 0, then
+/// `substract_mean_normalize`. [`resize_normalize`] gives the same input
+/// for packed RGB in one pass; this is the reference it is checked and
+/// measured against.
+pub fn ncnn_input(
+    pixels: &[u8],
+    order: crate::ncnn::PixelOrder,
+    stride: usize,
+    letterbox: &Letterbox,
+) -> Result<Mat, crate::ncnn::Error> {
+    let resized = Mat::from_pixels_resize(
+        pixels,
+        order,
+        letterbox.image_width,
+        letterbox.image_height,
+        stride,
+        letterbox.width,
+        letterbox.height,
+    )?;
+    let mut input = resized.copy_make_border(
+        letterbox.top,
+        letterbox.padded_height - letterbox.height - letterbox.top,
+        letterbox.left,
+        letterbox.padded_width - letterbox.width - letterbox.left,
+        0.0,
+    )?;
+    input.substract_mean_normalize([MEAN; 3], [NORM; 3]);
+    Ok(input)
+}
+
 /// Writes the resized, normalised image into the image area of `input`.
 ///
 /// `input` must have the padded shape of `letterbox` (see [`new_input`]);
@@ -1102,38 +1133,6 @@ mod tests {
         assert_eq!(saturate_to_i16(1e9), i16::MAX);
     }
 
-    /// ncnn's preprocessing of packed pixels: resize, pad, normalise.
-    fn ncnn_input(
-        pixels: &[u8],
-        order: crate::ncnn::PixelOrder,
-        width: usize,
-        height: usize,
-        letterbox: &Letterbox,
-    ) -> Mat {
-        let stride = width * order.bytes_per_pixel();
-        let resized = Mat::from_pixels_resize(
-            pixels,
-            order,
-            width,
-            height,
-            stride,
-            letterbox.width,
-            letterbox.height,
-        )
-        .unwrap();
-        let mut input = resized
-            .copy_make_border(
-                letterbox.top,
-                letterbox.padded_height - letterbox.height - letterbox.top,
-                letterbox.left,
-                letterbox.padded_width - letterbox.width - letterbox.left,
-                0.0,
-            )
-            .unwrap();
-        input.substract_mean_normalize([MEAN; 3], [NORM; 3]);
-        input
-    }
-
     #[test]
     fn packed_input_equals_ncnn_input() {
         use crate::ncnn::PixelOrder;
@@ -1172,7 +1171,7 @@ mod tests {
                         (state >> 24) as u8
                     })
                     .collect();
-                let expected = ncnn_input(&pixels, order, width, height, &letterbox);
+                let expected = ncnn_input(&pixels, order, width * bytes, &letterbox).unwrap();
 
                 let image = Image::packed(&pixels, width, height, width * bytes, layout).unwrap();
                 let mut input = new_input(&letterbox).unwrap();

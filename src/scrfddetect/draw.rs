@@ -85,16 +85,17 @@ pub fn draw_faces(canvas: &mut impl Canvas, faces: &[Face]) {
     }
 }
 
-/// Characters of a label: the confidence with two decimals.
+/// Number of characters in a label: the confidence with two decimals.
 const LABEL_CHARACTERS: i64 = 4;
 
-/// Size of the glyph pixels and of the margin around the text of a label.
+/// Returns the size of the glyph pixels and of the margin around the text
+/// of a label.
 fn label_scale(line: i64) -> i64 {
     // Glyphs are 5x7 pixels at scale 1, too small to read on most frames.
     line + 1
 }
 
-/// Width and height of a label.
+/// Returns the width and height of a label.
 fn label_size(line: i64) -> (i64, i64) {
     let scale = label_scale(line);
     let advance = (GLYPH_WIDTH + 1) * scale;
